@@ -1,0 +1,26 @@
+"""The root of uom-batch's errors, and the ones that stop a job before it starts.
+
+BatchError
+├── ConfigError        bad settings or credentials                 exit 2
+├── JobFileError       unreadable job file, bad or missing columns exit 2, nothing sent
+├── RowInvalid         one row breaks a rule                        outcome `invalid`
+└── UomError           (batch.uom.errors) what the API or the wire said
+"""
+
+from __future__ import annotations
+
+
+class BatchError(Exception):
+    """Anything uom-batch reports to its user as a message rather than a traceback."""
+
+
+class ConfigError(BatchError):
+    """The settings cannot work: a missing credential, a bad value, an unreadable config file."""
+
+
+class JobFileError(BatchError):
+    """The job file cannot be used at all; the message names the file and what is wrong."""
+
+
+class RowInvalid(BatchError):
+    """One row breaks a validation rule; the row ends as `invalid` and is never sent."""

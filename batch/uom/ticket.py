@@ -1,0 +1,82 @@
+"""A ticket as GetTicketDetail returns it (D1), read strictly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from batch.uom.errors import ProtocolError
+from batch.uom.spec import (
+    DETAIL_REQUIRED_KEYS,
+    MEMO_LIST,
+    MEMO_SEQ,
+    MEMO_TEXT,
+    TicketKind,
+    timestamp_fields,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Memo:
+    """One work memo (対応メモ) and its sequence number."""
+
+    seq: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketDetail:
+    """The fields of one ticket, with its concurrency timestamps and memos."""
+
+    ticket_id: str
+    kind: TicketKind
+    request_id: str
+    fields: Mapping[str, str]  # every string field of the reply, under GetTicketDetail's names
+    memos: tuple[Memo, ...] = ()
+    master_ticket_id: str = ""
+    timestamps: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_response(cls, response: Mapping[str, Any]) -> TicketDetail:
+        """Read a GetTicketDetailResponse; ProtocolError when a key D1 requires is missing."""
+        _require(response, DETAIL_REQUIRED_KEYS)
+        try:
+            kind = TicketKind(response["TicketProcessType"])
+        except ValueError:
+            raise _malformed(f"TicketProcessType {response['TicketProcessType']!r}") from None
+        stamps = timestamp_fields(kind)
+        _require(response, stamps)
+        values = {k: v for k, v in response.items() if isinstance(v, str)}
+        return cls(
+            ticket_id=values["TicketId"],
+            kind=kind,
+            request_id=values["RequestId"],
+            fields=values,
+            memos=_memos(response.get(MEMO_LIST, [])),
+            master_ticket_id=values.get("MasterTicketId", ""),
+            timestamps={k: values[k] for k in stamps},
+        )
+
+
+def _require(response: Mapping[str, Any], keys: tuple[str, ...]) -> None:
+    missing = [k for k in keys if not isinstance(response.get(k), str)]
+    if missing:
+        raise _malformed("missing " + ", ".join(missing))
+
+
+def _memos(items: Any) -> tuple[Memo, ...]:
+    if not isinstance(items, list):
+        raise _malformed(f"{MEMO_LIST} is not a list")
+    memos = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get(MEMO_SEQ), str):
+            raise _malformed(f"{MEMO_LIST} item without {MEMO_SEQ}")
+        memos.append(Memo(seq=item[MEMO_SEQ], text=str(item.get(MEMO_TEXT, ""))))
+    return tuple(memos)
+
+
+def _malformed(what: str) -> ProtocolError:
+    return ProtocolError(
+        f"GetTicketDetail: malformed reply: {what}", action="GetTicketDetail", http_status=200
+    )

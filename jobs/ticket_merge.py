@@ -1,0 +1,185 @@
+"""Pure read-modify-write logic for UpdateTicket: merge a row into a fetched ticket, and diff.
+
+No I/O here. `merge` turns (fetched ticket, desired changes) into the full UpdateTicket request
+that the ticket's kind needs; `unmet_expectations` checks `expect.<Field>` preconditions;
+`has_landed` decides, after a lost reply, whether the change is already on the ticket.
+Plans and reconciliation reuse `desired_state`/`diff` to compare a desired state with a live one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from batch.errors import RowInvalid
+from batch.uom.spec import (
+    CLOSED,
+    CLOSING_STATES,
+    DETAIL_TO_UPDATE_RENAMES,
+    MEMO_CLASS,
+    MEMO_LIST,
+    MEMO_SEQ,
+    MEMO_TEXT,
+    MemoOp,
+    TicketKind,
+    update_fields,
+)
+from batch.uom.ticket import TicketDetail
+
+IDENTITY = frozenset({"ServiceCode", "MasterID", "TicketId", "TicketProcessType"})
+APPROVER = "FinishApprovalUserId"
+GROUP = "SupportedGroup"
+STATE = "StateCode"
+
+
+class Changes(Protocol):
+    """What a row asks of one ticket (jobs.update_ticket.UpdateRow satisfies this)."""
+
+    @property
+    def changes(self) -> Mapping[str, str]: ...
+    @property
+    def clear(self) -> Sequence[str]: ...
+    @property
+    def memo_ops(self) -> Sequence[Mapping[str, str]]: ...
+
+
+@dataclass(frozen=True)
+class MergedUpdate:
+    """The UpdateTicket request for one row, and what it changes."""
+
+    body: dict[str, Any]
+    changed: tuple[str, ...]
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+    memo_ops: tuple[dict[str, str], ...] = ()
+
+    @property
+    def unchanged(self) -> bool:
+        """Nothing to send: every field the row sets already holds and no memo is touched."""
+        return not self.changed and not self.memo_ops
+
+
+def current_state(ticket: TicketDetail) -> dict[str, str]:
+    """The ticket's values under UpdateTicket's names (D2 renames), without identity or stamps."""
+    table = update_fields(ticket.kind)
+    renamed = {DETAIL_TO_UPDATE_RENAMES.get(k, k): v for k, v in ticket.fields.items()}
+    return {
+        k: v for k, v in renamed.items() if k in table and k not in IDENTITY and k not in ticket.timestamps
+    }
+
+
+def desired_state(current: Mapping[str, str], row: Changes) -> dict[str, str]:
+    """The ticket as the row wants it: current values, the row's values, cleared fields empty."""
+    return {**current, **row.changes, **dict.fromkeys(row.clear, "")}
+
+
+def diff(current: Mapping[str, str], desired: Mapping[str, str], fields: Sequence[str]) -> tuple[str, ...]:
+    """The fields among `fields` whose desired value differs from the current one (exact strings)."""
+    return tuple(f for f in fields if desired.get(f, "") != current.get(f, ""))
+
+
+def merge(ticket: TicketDetail, row: Changes) -> MergedUpdate:
+    """The full UpdateTicket request for `row` applied to `ticket`; RowInvalid if none can be."""
+    _check_fields_fit(ticket.kind, row)
+    current = current_state(ticket)
+    desired = desired_state(current, row)
+    set_fields = [*row.changes, *row.clear]
+    changed = diff(current, desired, set_fields)
+    body = _base_body(ticket, desired)
+    body.update({f: desired[f] for f in set_fields if f != APPROVER})
+    _apply_approver_rule(body, desired, row)
+    ops = tuple(dict(op) for op in row.memo_ops)
+    if ops or ticket.kind is TicketKind.INCIDENT:
+        body[MEMO_LIST] = list(ops)  # D4: incidents always carry the list, [] when no memo changes
+    return MergedUpdate(
+        body=body,
+        changed=changed,
+        before={f: current.get(f, "") for f in changed},
+        after={f: desired[f] for f in changed},
+        memo_ops=ops,
+    )
+
+
+def _check_fields_fit(kind: TicketKind, row: Changes) -> None:
+    """Refuse fields the ticket's kind does not take (e.g. Importance on a request)."""
+    table = update_fields(kind)
+    wrong = [f for f in (*row.changes, *row.clear) if f not in table or f in IDENTITY]
+    if wrong:
+        what = "incident" if kind is TicketKind.INCIDENT else "request"
+        raise RowInvalid(f"the ticket is an {what} ticket, which does not take {', '.join(wrong)}")
+
+
+def _base_body(ticket: TicketDetail, desired: Mapping[str, str]) -> dict[str, Any]:
+    """Identity, the concurrency stamps verbatim, and the kind's required fields as they stand."""
+    body: dict[str, Any] = {"TicketId": ticket.ticket_id, "TicketProcessType": ticket.kind.value}
+    body.update(ticket.timestamps)
+    table = update_fields(ticket.kind)
+    for name, spec in table.items():
+        if spec.required and name not in body and name not in IDENTITY:
+            body[name] = desired.get(name, "")
+    if desired.get(STATE):
+        body[STATE] = desired[STATE]
+    if desired.get(GROUP):
+        body[GROUP] = desired[GROUP]  # required unless closed; the ticket's own value carries over
+    return body
+
+
+def _apply_approver_rule(body: dict[str, Any], desired: Mapping[str, str], row: Changes) -> None:
+    """D3: the approver is sent iff the state the update leaves is closing, and then required."""
+    closing = desired.get(STATE, "") in CLOSING_STATES
+    approver = desired.get(APPROVER, "")
+    if closing and approver:
+        body[APPROVER] = approver
+    elif closing:
+        raise RowInvalid(
+            f"{STATE} {desired.get(STATE)} needs {APPROVER}, and neither the row nor the ticket has one"
+        )
+    elif APPROVER in row.changes:
+        raise RowInvalid(
+            f"{APPROVER} may be given only when {STATE} becomes {CLOSED} or クローズ承認待ち "
+            f"(the ticket stays {desired.get(STATE) or 'without a state'})"
+        )
+
+
+def unmet_expectations(ticket: TicketDetail, expect: Mapping[str, str]) -> dict[str, str]:
+    """The `expect.<Field>` preconditions the live ticket breaks: field → its live value."""
+    live = {DETAIL_TO_UPDATE_RENAMES.get(k, k): v for k, v in ticket.fields.items()}
+    return {f: live.get(f, "") for f, want in expect.items() if live.get(f, "") != want}
+
+
+def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
+    """What to note in the journal before sending, so a lost reply can be checked later."""
+    return {
+        "ticket_id": ticket.ticket_id,
+        "stamps": dict(ticket.timestamps),
+        "after": merged.after,
+        "before": merged.before,
+        "memo_seqs": [m.seq for m in ticket.memos],
+        "memo_ops": list(merged.memo_ops),
+    }
+
+
+def has_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:
+    """Whether the update noted in `intent` is on the refetched ticket (so never send it twice)."""
+    if dict(ticket.timestamps) == intent["stamps"]:
+        return False  # nothing at all has been written since we read it
+    current = current_state(ticket)
+    if any(current.get(f, "") != v for f, v in intent["after"].items()):
+        return False
+    return _memos_landed(intent, ticket)
+
+
+def _memos_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:
+    known = set(intent["memo_seqs"])
+    memos = {m.seq: m.text for m in ticket.memos}
+    new_texts = [text for seq, text in memos.items() if seq not in known]
+    for op in intent["memo_ops"]:
+        kind, seq, text = op.get(MEMO_CLASS), op.get(MEMO_SEQ, ""), op.get(MEMO_TEXT, "")
+        if kind == MemoOp.ADD and text not in new_texts:
+            return False
+        if kind == MemoOp.EDIT and memos.get(seq) != text:
+            return False
+        if kind == MemoOp.DELETE and seq in memos:
+            return False
+    return True

@@ -1,0 +1,231 @@
+"""The result ledger: one line per input row, as Parquet or CSV, written atomically.
+
+Columns, in order: see `COLUMNS`. The format follows the extension:
+
+* ``.parquet``: exact values; ``changed_fields`` is a list of strings, timestamps are
+  ``Datetime(us, UTC)``; audit facts go in the file's key-value metadata.
+* ``.csv``: UTF-8 with BOM by default (``cp932`` on request); ``changed_fields`` joined by ``;``,
+  timestamps ISO 8601 UTC (``2026-01-01T00:00:00.000Z``), empty cell for none. A cell starting
+  with ``=`` ``+`` ``-`` ``@``, TAB or CR gets a leading ``'`` so a spreadsheet shows it as text.
+  Audit facts go in the sidecar ``<ledger>.meta.json``.
+
+Characters the CSV encoding cannot represent never stop the write (it happens after the run,
+and the journal keeps the exact values): each such cell is first mapped through the usual
+JIS/CP932 variants (WAVE DASH → FULLWIDTH TILDE, MINUS SIGN → FULLWIDTH HYPHEN-MINUS, ...),
+and what still does not fit becomes ``?``. The sidecar's ``ledger.replaced_characters`` counts
+the characters replaced by ``?``, so a replacement is never silent.
+
+Both formats stream: rows are taken in chunks of `CHUNK_ROWS` (``chunk_rows``); Parquet chunks are spilled to
+Arrow IPC files beside the target and then streamed into one Parquet file. The ledger (and the
+sidecar) appear by rename of a fully written, fsynced temporary file, never half-written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import json
+import os
+import tempfile
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from batch.outcome import RowOutcome
+
+__all__ = ["CHUNK_ROWS", "COLUMNS", "default_ledger_path", "write_ledger"]
+
+CHUNK_ROWS = 50_000
+COLUMNS = (
+    "row", "action", "ticket_id", "outcome", "attempts", "conflicts", "error_type",
+    "error_message", "error_detail", "request_id", "changed_fields", "started_at", "finished_at",
+)
+_STAMP = pl.Datetime("us", "UTC")
+_SCHEMA = {
+    "row": pl.Int64, "action": pl.String, "ticket_id": pl.String, "outcome": pl.String,
+    "attempts": pl.Int64, "conflicts": pl.Int64, "error_type": pl.String,
+    "error_message": pl.String, "error_detail": pl.String, "request_id": pl.String,
+    "changed_fields": pl.List(pl.String), "started_at": _STAMP, "finished_at": _STAMP,
+}
+_PLAIN = tuple(c for c in COLUMNS if c not in {"outcome", "changed_fields"} and _SCHEMA[c] != _STAMP)
+_LIST_SEP = "\x1f"  # ASCII unit separator: never part of a field name
+_FLAT_SCHEMA = {**_SCHEMA, "changed_fields": pl.String, "started_at": pl.Int64,
+                "finished_at": pl.Int64}
+_TYPED = [
+    pl.col(c).str.split(_LIST_SEP).list.filter(pl.element() != "") if c == "changed_fields"
+    else pl.col(c).cast(_SCHEMA[c]) for c in COLUMNS
+]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# JIS X 0208 code points that CP932 spells with its own (fullwidth) variants.
+_CP932_VARIANTS = str.maketrans({
+    "\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u00a2": "\uffe0",
+    "\u00a3": "\uffe1", "\u00ac": "\uffe2", "\u2014": "\u2015",
+})
+
+
+def default_ledger_path(job_path: Path) -> Path:
+    """``<job stem>.ledger.csv`` beside the job file."""
+    return job_path.with_name(f"{job_path.stem}.ledger.csv")
+
+
+def write_ledger(path: Path, outcomes: Iterable[RowOutcome], audit: Mapping[str, str], *,
+                 csv_encoding: str = "utf-8-sig", chunk_rows: int = CHUNK_ROWS) -> Path:
+    """Write the ledger at `path` (format by extension) and return `path`."""
+    _check_audit(audit)
+    if chunk_rows < 1:
+        raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+    chunks = _chunks(outcomes, chunk_rows)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        _write_parquet(path, chunks, audit)
+    elif suffix == ".csv":
+        codecs.lookup(csv_encoding)  # unknown encoding: LookupError before anything is written
+        _write_csv(path, chunks, audit, csv_encoding)
+    else:
+        raise ValueError(f"{path}: a ledger must end in .csv or .parquet")
+    return path
+
+
+def _check_audit(audit: Mapping[str, str]) -> None:
+    for key, value in audit.items():
+        if not (isinstance(key, str) and isinstance(value, str)):
+            raise TypeError(f"audit facts must be str -> str, got {key!r}: {value!r}")
+        if key.startswith("ledger."):
+            raise ValueError(f"audit key {key!r}: the 'ledger.' prefix is the ledger's own")
+
+
+def _chunks(outcomes: Iterable[RowOutcome], size: int) -> Iterator[list[RowOutcome]]:
+    it = iter(outcomes)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+@contextmanager
+def _atomic_target(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed onto it only if the block succeeds."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb+") as f:
+        os.fsync(f.fileno())
+
+
+# --- Parquet -----------------------------------------------------------------------------
+
+
+def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]],
+                   audit: Mapping[str, str]) -> None:
+    with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as spill:
+        files, rows = _spill(chunks, Path(spill))
+        metadata = {**audit, "ledger.format": "parquet", "ledger.rows": str(rows)}
+        frame = pl.scan_ipc(files) if files else pl.LazyFrame(schema=_SCHEMA)
+        with _atomic_target(path) as tmp:
+            frame.sink_parquet(tmp, metadata=metadata)
+
+
+def _spill(chunks: Iterator[list[RowOutcome]], spill: Path) -> tuple[list[Path], int]:
+    """Write outcomes as Arrow IPC chunk files; return the files and the row count."""
+    files: list[Path] = []
+    rows = 0
+    for i, chunk in enumerate(chunks):
+        files.append(spill / f"{i:06d}.arrow")
+        _frame(chunk).write_ipc(files[-1])
+        rows += len(chunk)
+    return files, rows
+
+
+def _frame(chunk: list[RowOutcome]) -> pl.DataFrame:
+    """One chunk as a typed frame; lists and times go through fast flat columns first."""
+    data: dict[str, list[Any]] = {name: [getattr(o, name) for o in chunk] for name in _PLAIN}
+    data["outcome"] = [o.outcome.value for o in chunk]
+    data["changed_fields"] = [_LIST_SEP.join(o.changed_fields) for o in chunk]
+    for name in ("started_at", "finished_at"):
+        data[name] = [_micros(getattr(o, name)) for o in chunk]
+    return pl.DataFrame(data, schema=_FLAT_SCHEMA).select(_TYPED)
+
+
+def _micros(stamp: datetime | None) -> int | None:
+    return None if stamp is None else (stamp - _EPOCH) // timedelta(microseconds=1)
+
+
+# --- CSV ---------------------------------------------------------------------------------
+
+
+def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[str, str],
+               encoding: str) -> None:
+    cells = _CellWriter(encoding)
+    rows = 0
+    with _atomic_target(path) as tmp, tmp.open("w", encoding=encoding, newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for chunk in chunks:
+            writer.writerows(cells.row(o) for o in chunk)
+            rows += len(chunk)
+    meta = {**audit, "ledger.format": "csv", "ledger.encoding": encoding,
+            "ledger.rows": str(rows), "ledger.replaced_characters": str(cells.replaced)}
+    _write_sidecar(path.with_name(path.name + ".meta.json"), meta)
+
+
+def _write_sidecar(path: Path, meta: Mapping[str, str]) -> None:
+    with _atomic_target(path) as tmp:
+        tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _iso(stamp: datetime | None) -> str:
+    if stamp is None:
+        return ""
+    return stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _CellWriter:
+    """Turns an outcome into CSV cells: neutralised and encodable, counting replacements."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.replaced = 0
+
+    def row(self, o: RowOutcome) -> list[str]:
+        texts = (o.action, o.ticket_id, o.outcome.value, o.error_type, o.error_message,
+                 o.error_detail, o.request_id, ";".join(o.changed_fields))
+        safe = [self._text(t) for t in texts]
+        return [str(o.row), *safe[:3], str(o.attempts), str(o.conflicts), *safe[3:],
+                _iso(o.started_at), _iso(o.finished_at)]
+
+    def _text(self, text: str | None) -> str:
+        if not text:
+            return ""
+        if text.startswith(_FORMULA_STARTS):
+            text = "'" + text
+        return text if text.isascii() else self._encodable(text)
+
+    def _encodable(self, text: str) -> str:
+        if self._fits(text):
+            return text
+        text = text.translate(_CP932_VARIANTS)
+        if self._fits(text):
+            return text
+        out = [ch if self._fits(ch) else "?" for ch in text]
+        self.replaced += sum(1 for a, b in zip(text, out, strict=True) if a != b)
+        return "".join(out)
+
+    def _fits(self, text: str) -> bool:
+        try:
+            text.encode(self.encoding)
+        except UnicodeEncodeError:
+            return False
+        return True

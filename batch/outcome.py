@@ -1,0 +1,93 @@
+"""What happened to one row: the value shared by the engine, the journal and the ledger.
+
+Every input row ends with exactly one `RowOutcome`. Rows are numbered as a spreadsheet shows
+them (header = 1, first data row = 2; for Parquet, index + 2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+__all__ = [
+    "FINAL_OUTCOMES",
+    "Outcome",
+    "RowOutcome",
+    "exit_code_for",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class Outcome(StrEnum):
+    """The outcome of a row; all but `skipped` are final (a resume does not retry them)."""
+
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    RELEASED = "released"
+    INVALID = "invalid"
+    FAILED = "failed"
+    PRECONDITION_FAILED = "precondition_failed"
+    SKIPPED = "skipped"  # not attempted: the run stopped first; a resume attempts it
+
+
+FINAL_OUTCOMES = frozenset(o for o in Outcome if o is not Outcome.SKIPPED)
+_NOT_OK = frozenset({Outcome.FAILED, Outcome.INVALID})
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    """One row's outcome, with the evidence: attempts, the deciding reply, and what changed.
+
+    `before`/`after` hold, for each field in `changed_fields`, the value before and after the
+    update (so a run can be put back). `error_detail` is the API's ErrorDetail as JSON text, or
+    plain text. Timestamps must be timezone-aware.
+    """
+
+    row: int
+    action: str
+    ticket_id: str
+    outcome: Outcome
+    attempts: int = 0
+    conflicts: int = 0
+    error_type: str | None = None
+    error_message: str | None = None
+    error_detail: str | None = None
+    request_id: str | None = None
+    changed_fields: tuple[str, ...] = ()
+    before: dict[str, str] = field(default_factory=dict)
+    after: dict[str, str] = field(default_factory=dict)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.row < 2:
+            raise ValueError(f"row numbers start at 2 (header = 1), got {self.row}")
+        object.__setattr__(self, "outcome", Outcome(self.outcome))
+        object.__setattr__(self, "changed_fields", tuple(self.changed_fields))
+        for stamp in (self.started_at, self.finished_at):
+            if stamp is not None and stamp.utcoffset() is None:
+                raise ValueError(f"row {self.row}: timestamps must be timezone-aware")
+
+    @property
+    def is_final(self) -> bool:
+        """True unless `skipped`."""
+        return self.outcome in FINAL_OUTCOMES
+
+
+def exit_code_for(counts: Mapping[Outcome, int], interrupted: bool, auth_stopped: bool) -> int:
+    """The process exit code for a run's outcome counts.
+
+    130 if interrupted (Ctrl-C); else 1 on a stop for repeated AUTH_FAILURE or if any row is
+    `failed` or `invalid`; else 0 (`precondition_failed` is a deliberate no, not an error, and
+    `skipped` rows can only come from a stop, which the first two cases already cover).
+    """
+    if interrupted:
+        return EXIT_INTERRUPTED
+    if auth_stopped or any(counts.get(o, 0) > 0 for o in _NOT_OK):
+        return EXIT_FAILED
+    return EXIT_OK

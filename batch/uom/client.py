@@ -119,6 +119,10 @@ class UomClient:
         response = await self._call("ReleaseIncidentRelate", body)
         return str(response["RequestId"])
 
+    async def call(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Any action with a body exactly as given (no defaults, no key checks): the raw API."""
+        return await self._call(action, body)
+
     async def _call(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Sign, send and read one request; the `<Action>Response` object or a UomError."""
         path = action_path(action)

@@ -63,7 +63,7 @@ def test_bad_config_file_is_config_error(tmp_path: Path) -> None:
     """A config file that is not TOML is a ConfigError naming the file."""
     path = tmp_path / "bad.toml"
     path.write_text("[uom\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_credentials({}, {}, path)
 
 

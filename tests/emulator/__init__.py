@@ -1,0 +1,1 @@
+"""Tests of the UOM emulator, over real sockets."""

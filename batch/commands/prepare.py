@@ -1,0 +1,82 @@
+"""Load and validate a job file into what a run needs (shared by `run` and `demo`)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import structlog
+
+from batch.load import ROW, LoadedJob, load_job
+from batch.outcome import Outcome, RowOutcome
+from batch.run_job import PreparedJob
+from batch.validate import ValidationResult
+from jobs.kinds import engine_kind
+from jobs.registry import check_job
+
+log = structlog.get_logger("batch")
+
+
+def add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """JOBFILE, --action and --encoding."""
+    parser.add_argument("job", type=Path, metavar="JOBFILE", help="CSV or Parquet job file")
+    parser.add_argument(
+        "--action",
+        metavar="KIND",
+        help="update-ticket or release-relation (default: the Action column, else inferred)",
+    )
+    parser.add_argument(
+        "--encoding", metavar="ENC", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, CP932)"
+    )
+
+
+def prepare_job(path: Path, *, action: str | None, encoding: str | None) -> tuple[PreparedJob, str]:
+    """Load, decide the kind, validate; JobFileError (exit 2) when the file cannot be used."""
+    loaded = load_job(path, encoding=encoding)
+    checked = check_job(loaded, action)
+    kind = engine_kind(checked.kind.name)
+    result = checked.result
+    log.info(
+        "batch.job_loaded",
+        job=str(path),
+        kind=kind.name,
+        how=checked.how,
+        rows=result.rows,
+        invalid=result.invalid.height,
+    )
+    job = PreparedJob(
+        path=path,
+        sha256=loaded.sha256,
+        kind_name=kind.name,
+        total_rows=result.rows,
+        all_rows=lambda: _rows_and_tickets(loaded, kind.ticket_column),
+        invalid=_invalid_outcomes(result, kind.name, kind.ticket_column),
+        items=lambda: kind.items(result.valid),
+    )
+    return job, kind.name
+
+
+def _rows_and_tickets(loaded: LoadedJob, column: str) -> Iterator[tuple[int, str]]:
+    frame = loaded.frame.select(ROW, pl.col(column) if column in loaded.columns else pl.lit(""))
+    yield from frame.iter_rows()
+
+
+def _invalid_outcomes(result: ValidationResult, action: str, column: str) -> list[RowOutcome]:
+    """One `invalid` outcome per rejected row, with every reason the validation found."""
+    tickets = result.invalid.select(ROW, pl.col(column) if column in result.invalid.columns else pl.lit(""))
+    reasons = result.reasons().join(tickets, on=ROW, how="left")
+    return [
+        RowOutcome(
+            row=row,
+            action=action,
+            ticket_id=ticket or "",
+            outcome=Outcome.INVALID,
+            error_type=code,
+            error_message=text,
+        )
+        for row, code, text, ticket in reasons.select(
+            ROW, "error_code", "reasons", reasons.columns[-1]
+        ).iter_rows()
+    ]

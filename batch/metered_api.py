@@ -1,0 +1,75 @@
+"""Every API call waits for the rate meter and a concurrency slot; overload signals slow the meter.
+
+The wrapper knows nothing of the API's methods: it wraps whatever coroutine methods the client
+has, so the rate ceiling covers every request any job kind makes, fetches included.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+
+from batch.clock import Clock
+from batch.rate_meter import RateMeter
+from batch.uom.errors import RateLimited, ServerError
+
+BURST_WINDOW_S = 1.0
+
+
+class MeteredApi:
+    """A client whose calls pass through a RateMeter and a CapacityLimiter."""
+
+    def __init__(
+        self,
+        api: Any,
+        meter: RateMeter,
+        concurrency: int,
+        clock: Clock,
+        *,
+        max_retry_after_s: float = 60.0,
+        burst_errors: int = 3,
+    ) -> None:
+        self._max_retry_after_s = max_retry_after_s
+        self._api = api
+        self._meter = meter
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._clock = clock
+        self._burst_errors = burst_errors
+        self._recent_errors: deque[float] = deque(maxlen=burst_errors)
+        self.requests = 0
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self._api, name)
+
+        async def metered(*args: Any, **kwargs: Any) -> Any:
+            # Slot first, then the meter: a start the meter grants goes out at once, so starts
+            # cannot pile up behind the concurrency cap and burst past the rate ceiling.
+            async with self._limiter:
+                await self._meter.acquire()
+                self.requests += 1
+                try:
+                    return await method(*args, **kwargs)
+                except RateLimited as exc:
+                    self._meter.slow_down(self._max_wait(exc.retry_after_s))
+                    raise
+                except ServerError:
+                    self._note_server_error()
+                    raise
+
+        return metered
+
+    def _max_wait(self, retry_after_s: float | None) -> float | None:
+        """The server's Retry-After, capped by the run's settings (0 in tests)."""
+        return None if retry_after_s is None else min(retry_after_s, self._max_retry_after_s)
+
+    def _note_server_error(self) -> None:
+        """A burst of server errors (not a lone one) slows the whole pool down."""
+        now = self._clock.monotonic()
+        self._recent_errors.append(now)
+        full = len(self._recent_errors) == self._burst_errors
+        if full and now - self._recent_errors[0] <= BURST_WINDOW_S:
+            self._meter.slow_down()
+            self._recent_errors.clear()

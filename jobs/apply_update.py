@@ -1,0 +1,110 @@
+"""One attempt at an update-ticket row: fetch, check, merge, send (read-modify-write).
+
+After a send whose reply was lost (`ctx.intent`), the refetched ticket is first checked for the
+change having landed, and only then against the `expect.<Field>` preconditions: a memo is never
+added twice, and a row whose change landed is not reported as a failed precondition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from batch.errors import RowInvalid
+from batch.kind import AttemptContext, RowResult, WorkUnit
+from batch.outcome import Outcome
+from batch.uom.ticket import TicketDetail
+from jobs.ticket_merge import MergedUpdate, has_landed, intent_for, merge, unmet_expectations
+from jobs.update_ticket import check_update
+
+
+class TicketApi(Protocol):
+    """The part of the UOM client an update needs."""
+
+    async def get_ticket_detail(self, ticket_id: str) -> TicketDetail: ...
+    async def update_ticket(self, fields: Mapping[str, Any]) -> str: ...
+
+
+async def apply_update(unit: WorkUnit, api: TicketApi, ctx: AttemptContext) -> Sequence[RowResult]:
+    """Apply the unit's one row to its ticket; the result is a value, errors are exceptions."""
+    (row,) = unit.rows
+    ticket = await api.get_ticket_detail(row.ticket_id)
+    if ctx.intent is not None and has_landed(ctx.intent, ticket):
+        return [_landed(row.row, ticket, ctx.intent)]
+    unmet = unmet_expectations(ticket, row.expect)
+    if unmet:
+        return [_precondition_failed(row.row, ticket, row.expect, unmet)]
+    try:
+        merged = merge(ticket, row)
+    except RowInvalid as exc:
+        return [
+            _result(row.row, ticket, Outcome.INVALID, error_type="PARAMETER_ERROR", error_message=str(exc))
+        ]
+    if merged.unchanged:
+        return [_result(row.row, ticket, Outcome.UNCHANGED)]
+    ctx.note_intent(intent_for(ticket, merged))
+    request_id = await api.update_ticket(_with_account(merged, row))
+    return [_updated(row.row, ticket.ticket_id, request_id, merged)]
+
+
+def _checked_merge(ticket: TicketDetail, row: Any) -> MergedUpdate:
+    """Merge, then check the request that would be sent with the job file's own rule objects."""
+    if row.ticket_kind and row.ticket_kind != ticket.kind.value:
+        raise RowInvalid(
+            f"TicketProcessType {row.ticket_kind} given, but the ticket's is {ticket.kind.value}"
+        )
+    merged = merge(ticket, row)
+    problems = check_update({k: v for k, v in merged.body.items() if isinstance(v, str)}, row.row)
+    if problems:
+        raise RowInvalid("; ".join(f"{p.column}: {p.message} [{p.rule}]" for p in problems))
+    return merged
+
+
+def _with_account(merged: MergedUpdate, row: Any) -> dict[str, Any]:
+    """The row's own ServiceCode / MasterID, when it gives them, over the configured ones."""
+    body = dict(merged.body)
+    if row.service_code:
+        body["ServiceCode"] = row.service_code
+    if row.master_id:
+        body["MasterID"] = row.master_id
+    return body
+
+
+def _updated(row: int, ticket_id: str, request_id: str, merged: MergedUpdate) -> RowResult:
+    memo_fields = ("CorrespondProcessList",) if merged.memo_ops else ()
+    return RowResult(
+        row=row,
+        ticket_id=ticket_id,
+        outcome=Outcome.UPDATED,
+        request_id=request_id,
+        changed_fields=merged.changed + memo_fields,
+        before=merged.before,
+        after=merged.after,
+    )
+
+
+def _landed(row: int, ticket: TicketDetail, intent: Mapping[str, Any]) -> RowResult:
+    """The earlier send landed: report it as updated, with the refetch's RequestId as evidence."""
+    memo_fields = ("CorrespondProcessList",) if intent["memo_ops"] else ()
+    return RowResult(
+        row=row,
+        ticket_id=ticket.ticket_id,
+        outcome=Outcome.UPDATED,
+        request_id=ticket.request_id,
+        changed_fields=tuple(intent["after"]) + memo_fields,
+        before=dict(intent["before"]),
+        after=dict(intent["after"]),
+    )
+
+
+def _precondition_failed(
+    row: int, ticket: TicketDetail, expect: Mapping[str, str], unmet: Mapping[str, str]
+) -> RowResult:
+    said = "; ".join(f"expected {f}={expect[f]!r}, live {f}={live!r}" for f, live in unmet.items())
+    return _result(row, ticket, Outcome.PRECONDITION_FAILED, error_message=said)
+
+
+def _result(row: int, ticket: TicketDetail, outcome: Outcome, **extra: Any) -> RowResult:
+    return RowResult(
+        row=row, ticket_id=ticket.ticket_id, outcome=outcome, request_id=ticket.request_id, **extra
+    )

@@ -17,6 +17,8 @@ from batch.rate_meter import RateMeter
 from batch.uom.errors import RateLimited, ServerError
 
 BURST_WINDOW_S = 1.0
+RECENT_CALLS = 50  # how many recent replies the error ratio is judged over
+BURST_RATIO = 0.2  # a "burst": this share of recent replies were server errors
 
 
 class MeteredApi:
@@ -39,6 +41,7 @@ class MeteredApi:
         self._clock = clock
         self._burst_errors = burst_errors
         self._recent_errors: deque[float] = deque(maxlen=burst_errors)
+        self._recent_calls: deque[bool] = deque(maxlen=RECENT_CALLS)  # True: a server error
         self.requests = 0
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
@@ -51,13 +54,15 @@ class MeteredApi:
                 await self._meter.acquire()
                 self.requests += 1
                 try:
-                    return await method(*args, **kwargs)
+                    result = await method(*args, **kwargs)
                 except RateLimited as exc:
                     self._meter.slow_down(self._max_wait(exc.retry_after_s))
                     raise
                 except ServerError:
                     self._note_server_error()
                     raise
+                self._recent_calls.append(False)
+                return result
 
         return metered
 
@@ -66,10 +71,15 @@ class MeteredApi:
         return None if retry_after_s is None else min(retry_after_s, self._max_retry_after_s)
 
     def _note_server_error(self) -> None:
-        """A burst of server errors (not a lone one) slows the whole pool down."""
+        """A burst of server errors slows the whole pool down; the usual trickle does not.
+
+        A burst: `burst_errors` within a second, and a fifth of the recent replies failing.
+        """
         now = self._clock.monotonic()
         self._recent_errors.append(now)
+        self._recent_calls.append(True)
         full = len(self._recent_errors) == self._burst_errors
-        if full and now - self._recent_errors[0] <= BURST_WINDOW_S:
+        share = sum(self._recent_calls) / len(self._recent_calls)
+        if full and now - self._recent_errors[0] <= BURST_WINDOW_S and share >= BURST_RATIO:
             self._meter.slow_down()
             self._recent_errors.clear()

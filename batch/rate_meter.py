@@ -67,7 +67,7 @@ class RateMeter:
         self._eff = rate
         self._eff_since = -math.inf  # ramp from `_eff` starts at this instant
         self._last_halving = -math.inf
-        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate + 1e-9)))
+        self._starts: deque[float] = deque(maxlen=max(1, math.floor(rate)))
         self._anchor: float | None = None
         self._k = 0
         self._interval = 1.0 / rate

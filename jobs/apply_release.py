@@ -9,7 +9,8 @@ refetched instead of resent (a resend of a release that landed is refused under 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, Protocol
 
 from batch.kind import AttemptContext, RowResult, WorkUnit
@@ -22,18 +23,29 @@ class ReleaseApi(Protocol):
     """The part of the UOM client a release needs."""
 
     async def get_ticket_detail(self, ticket_id: str) -> TicketDetail: ...
-    async def release_incident_relate(self, master_incident_id: str, incident_ids: Sequence[str]) -> str: ...
+    async def release_incident_relate(
+        self,
+        master_incident_id: str,
+        incident_ids: Sequence[str],
+        *,
+        service_code: str | None = None,
+        master_id: str | None = None,
+    ) -> str: ...
 
 
 def release_units(rows: Iterable[Any], max_children: int) -> Iterator[WorkUnit]:
-    """Group rows by master, in file order, at most `max_children` per unit."""
-    groups: dict[str, list[Any]] = {}
+    """Group rows by master (and the account they act as), in file order, at most `max_children` per unit.
+
+    The unit's key is the master alone, so that groups of one master never run at the same time.
+    """
+    groups: dict[tuple[str, str | None, str | None], list[Any]] = {}
     for row in rows:
-        group = groups.setdefault(row.master_id, [])
+        account = (row.master_id, row.service_code, row.master_id_account)
+        group = groups.setdefault(account, [])
         group.append(row)
         if len(group) >= max_children:
-            yield WorkUnit(key=row.master_id, rows=tuple(groups.pop(row.master_id)))
-    for master, group in groups.items():
+            yield WorkUnit(key=row.master_id, rows=tuple(groups.pop(account)))
+    for (master, _, _), group in groups.items():
         yield WorkUnit(key=master, rows=tuple(group))
 
 
@@ -54,7 +66,13 @@ async def apply_release(unit: WorkUnit, api: ReleaseApi, ctx: AttemptContext) ->
             results[row.row] = decided
     if to_send:
         ctx.note_intent({"master": master, "children": sorted(to_send)})
-        await _release(master, list(to_send), to_send, api, results)
+        account = unit.rows[0]  # a unit's rows share the account they act as (release_units)
+        send = partial(
+            api.release_incident_relate,
+            service_code=account.service_code,
+            master_id=account.master_id_account,
+        )
+        await _release(master, list(to_send), to_send, send, results)
     return [results[r.row] for r in unit.rows]
 
 
@@ -85,20 +103,20 @@ async def _release(
     master: str,
     children: list[str],
     rows: Mapping[str, list[int]],
-    api: ReleaseApi,
+    send: Callable[[str, list[str]], Awaitable[str]],
     results: dict[int, RowResult],
 ) -> None:
     """Send `children`; when refused, bisect until each refused child stands alone."""
     try:
-        request_id = await api.release_incident_relate(master, children)
+        request_id = await send(master, children)
     except Refused as exc:
         if len(children) == 1:
             for r in rows[children[0]]:
                 results[r] = _error(r, children[0], exc)
             return
         half = len(children) // 2
-        await _release(master, children[:half], rows, api, results)
-        await _release(master, children[half:], rows, api, results)
+        await _release(master, children[:half], rows, send, results)
+        await _release(master, children[half:], rows, send, results)
         return
     for child in children:
         for r in rows[child]:

@@ -164,16 +164,27 @@ def has_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:
     """Whether the update noted in `intent` is on the refetched ticket (so never send it twice)."""
     if dict(ticket.timestamps) == intent["stamps"]:
         return False  # nothing at all has been written since we read it
+    added = [op.get(MEMO_TEXT, "") for op in intent["memo_ops"] if op.get(MEMO_CLASS) == MemoOp.ADD]
+    if added:
+        # An update lands whole, so the memos it added prove it landed, even when a later write
+        # (the file's next row for this ticket, another operator) has changed its fields since.
+        new_texts = _new_memo_texts(intent, ticket)
+        return all(text in new_texts for text in added)
     current = current_state(ticket)
     if any(current.get(f, "") != v for f, v in intent["after"].items()):
         return False
     return _memos_landed(intent, ticket)
 
 
-def _memos_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:
+def _new_memo_texts(intent: Mapping[str, Any], ticket: TicketDetail) -> list[str]:
+    """Texts of the memos whose seq the ticket did not have when the intent was noted."""
     known = set(intent["memo_seqs"])
+    return [m.text for m in ticket.memos if m.seq not in known]
+
+
+def _memos_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:
     memos = {m.seq: m.text for m in ticket.memos}
-    new_texts = [text for seq, text in memos.items() if seq not in known]
+    new_texts = _new_memo_texts(intent, ticket)
     for op in intent["memo_ops"]:
         kind, seq, text = op.get(MEMO_CLASS), op.get(MEMO_SEQ, ""), op.get(MEMO_TEXT, "")
         if kind == MemoOp.ADD and text not in new_texts:

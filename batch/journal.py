@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
 
+import orjson
+
 from batch.errors import BatchError
 from batch.outcome import Outcome, RowOutcome
 
@@ -233,7 +235,7 @@ class RunState:
 
     def note_intent(self, row: int, ticket_id: str, attempt: int, intent: dict[str, Any]) -> None:
         """Durably note what is about to be sent for `row` (committed before returning)."""
-        blob = json.dumps(intent, ensure_ascii=False, sort_keys=True)
+        blob = orjson.dumps(intent).decode("utf-8")  # on every send's path: orjson, not json
         with _sqlite_errors(self._path, "noting an intent"):
             self._conn.execute(
                 "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?)",
@@ -267,6 +269,17 @@ class RunState:
                     (self.run_id,)):
                 counts[Outcome(name)] = n
         return counts
+
+    def error_summary(self) -> tuple[dict[str, int], int]:
+        """Rows per error type, and conflicts retried, over the whole run (resumed parts included)."""
+        with _sqlite_errors(self._path, "summarising outcomes"):
+            types = dict(self._conn.execute(
+                "SELECT error_type, count(*) FROM outcomes WHERE run_id = ? AND error_type IS NOT NULL"
+                " GROUP BY error_type ORDER BY error_type", (self.run_id,)).fetchall())
+            (conflicts,) = self._conn.execute(
+                "SELECT coalesce(sum(conflicts), 0) FROM outcomes WHERE run_id = ?",
+                (self.run_id,)).fetchone()
+        return types, int(conflicts)
 
     def end(self, status: str) -> None:
         """Write the run's end record; only ``completed`` makes the next invocation a new run."""

@@ -19,9 +19,8 @@ class _StderrLogger:
     """Writes to whatever sys.stderr is now (rich's live display swaps it to print above the bar)."""
 
     def msg(self, message: str) -> None:
-        stream: TextIO = sys.stderr
+        stream: TextIO = sys.stderr  # line-buffered: each event leaves at once
         stream.write(message + "\n")
-        stream.flush()
 
     log = debug = info = warning = warn = error = critical = exception = fatal = msg
 

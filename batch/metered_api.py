@@ -1,7 +1,9 @@
-"""Every API call waits for the rate meter and a concurrency slot; overload signals slow the meter.
+"""Every API call waits for the rate meter; overload signals slow the meter down.
 
 The wrapper knows nothing of the API's methods: it wraps whatever coroutine methods the client
-has, so the rate ceiling covers every request any job kind makes, fetches included.
+has, so the rate ceiling covers every request any job kind makes, fetches included. The
+concurrency cap needs no lock here: a unit makes its calls one after another, and the pool has
+exactly `concurrency` workers, so no more requests than that are ever in flight.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
-
-import anyio
 
 from batch.clock import Clock
 from batch.rate_meter import RateMeter
@@ -28,7 +28,6 @@ class MeteredApi:
         self,
         api: Any,
         meter: RateMeter,
-        concurrency: int,
         clock: Clock,
         *,
         max_retry_after_s: float = 60.0,
@@ -37,7 +36,7 @@ class MeteredApi:
         self._max_retry_after_s = max_retry_after_s
         self._api = api
         self._meter = meter
-        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._wrapped: dict[str, Callable[..., Awaitable[Any]]] = {}
         self._clock = clock
         self._burst_errors = burst_errors
         self._recent_errors: deque[float] = deque(maxlen=burst_errors)
@@ -45,24 +44,27 @@ class MeteredApi:
         self.requests = 0
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        method = getattr(self._api, name)
+        wrapped = self._wrapped.get(name)
+        if wrapped is None:
+            wrapped = self._wrapped[name] = self._metered(getattr(self._api, name))
+        return wrapped
 
+    def _metered(self, method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def metered(*args: Any, **kwargs: Any) -> Any:
-            # Slot first, then the meter: a start the meter grants goes out at once, so starts
-            # cannot pile up behind the concurrency cap and burst past the rate ceiling.
-            async with self._limiter:
-                await self._meter.acquire()
-                self.requests += 1
-                try:
-                    result = await method(*args, **kwargs)
-                except RateLimited as exc:
-                    self._meter.slow_down(self._max_wait(exc.retry_after_s))
-                    raise
-                except ServerError:
-                    self._note_server_error()
-                    raise
-                self._recent_calls.append(False)
-                return result
+            # The request goes out as soon as the meter grants it: nothing queues in between
+            # that could bunch starts up past the ceiling.
+            await self._meter.acquire()
+            self.requests += 1
+            try:
+                result = await method(*args, **kwargs)
+            except RateLimited as exc:
+                self._meter.slow_down(self._max_wait(exc.retry_after_s))
+                raise
+            except ServerError:
+                self._note_server_error()
+                raise
+            self._recent_calls.append(False)
+            return result
 
         return metered
 

@@ -35,6 +35,9 @@ __all__ = ["HALVING_GAP_S", "RateMeter"]
 
 HALVING_GAP_S = 1.0  # overload signals closer together than this halve the rate only once
 _WINDOW_S = 1.0
+# Starts a full second apart by our clock can arrive closer together at the server (network
+# jitter of a millisecond or so): the ceiling keeps this much margin, costing about 1 % of rate.
+WINDOW_MARGIN_S = 0.01
 
 
 class RateMeter:
@@ -144,7 +147,7 @@ class RateMeter:
         """When the ceiling lets the next start through: a window after the cap-th last start."""
         if len(self._starts) < (self._starts.maxlen or 1):
             return -math.inf
-        return self._starts[0] + _WINDOW_S
+        return self._starts[0] + _WINDOW_S + WINDOW_MARGIN_S
 
     def _commit(self, now: float, slot: float, interval: float) -> None:
         if interval == self._interval and slot == self._next_slot(interval):

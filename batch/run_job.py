@@ -110,9 +110,7 @@ async def run_job(
         done = run.final_rows()
         run.record([o for o in job.invalid if o.row not in done])
         meter = RateMeter(settings.rate_per_s, clock)
-        api = MeteredApi(
-            client, meter, settings.concurrency, clock, max_retry_after_s=settings.policy.max_retry_after_s
-        )
+        api = MeteredApi(client, meter, clock, max_retry_after_s=settings.policy.max_retry_after_s)
         stop = await _run_engine(job, kind, api, run, settings, clock)
         _record_skipped(run, job)
         run.end(_end_status(stop))
@@ -123,19 +121,18 @@ async def run_job(
             "ended_at": clock.now().isoformat(),
         }
         write_ledger(ledger_path, run.outcomes(), facts, csv_encoding=settings.csv_encoding)
+        error_types, conflicts = run.error_summary()
         report = RunReport(
-            run.counts(), {}, 0, api.requests, clock.monotonic() - started, ledger_path, run.resumed, stop
+            run.counts(),
+            error_types,
+            conflicts,
+            api.requests,
+            clock.monotonic() - started,
+            ledger_path,
+            run.resumed,
+            stop,
         )
-        _tally_errors(report, run.outcomes())
     return report
-
-
-def _tally_errors(report: RunReport, outcomes: Iterable[RowOutcome]) -> None:
-    """Error types and conflicts over the whole run (a resumed run counts its earlier part too)."""
-    for o in outcomes:
-        report.conflicts += o.conflicts
-        if o.error_type:
-            report.error_types[o.error_type] = report.error_types.get(o.error_type, 0) + 1
 
 
 async def _run_engine(

@@ -119,8 +119,8 @@ def _next_wait(exc: UomError, unit: WorkUnit, deps: UnitDeps, tally: Tally) -> f
         deps.on_auth(True)
     if step is Step.UNKNOWN and tally.noted:
         tally.intent = tally.noted  # the send may have landed: the next attempt checks first
-    elif step is Step.CONFLICT:
-        tally.intent = None  # the server refused that send, so nothing of it landed
+    # After a conflict the intent of an earlier unknown send is kept: that send may still land
+    # late, and checking for it again costs nothing.
     wait = _budget(step, exc, deps.policy, deps.rng, tally)
     if wait is not None:
         log.info(

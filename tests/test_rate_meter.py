@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batch.clock import FakeClock, SystemClock
-from batch.rate_meter import HALVING_GAP_S, RateMeter
+from batch.rate_meter import HALVING_GAP_S, WINDOW_MARGIN_S, RateMeter
 
 T0 = 1000.0  # a realistic monotonic magnitude, so float rounding is exercised
 
@@ -86,9 +86,9 @@ def test_long_run_reaches_the_rate(rate: int, tasks: int) -> None:
 
 
 def test_schedule_keeps_fractional_time() -> None:
-    """Starts follow t0 + k/rate exactly, so 3001 starts at 3 rps span 1000 s."""
+    """No time is lost to rounding: 3001 starts at 3 rps span exactly 1000 windows plus margins."""
     starts = dispatch(3, 3001)
-    assert starts[-1] - starts[0] == pytest.approx(1000.0, abs=1e-9)
+    assert starts[-1] - starts[0] == pytest.approx(1000 * (1.0 + WINDOW_MARGIN_S), abs=1e-6)
     assert busiest_second(starts) == 3
 
 
@@ -105,10 +105,12 @@ async def test_idle_time_does_not_accumulate_a_burst() -> None:
     for _ in range(5):
         await meter.acquire()
     clock.advance(30.0)
+    resumed_at = clock.monotonic()
     after = [await meter.acquire() for _ in range(6)]
     gaps = [b - a for a, b in pairwise(after)]
-    assert after[0] == clock.monotonic() - 1.0  # the first start after idling went at once
-    assert gaps == pytest.approx([0.2] * 5)
+    assert after[0] == resumed_at  # the first start after idling went at once
+    # paced at 1/rate; the sixth waits for the window (plus its margin) after the first
+    assert gaps == pytest.approx([0.2] * 4 + [0.2 + WINDOW_MARGIN_S])
 
 
 async def test_slow_down_halves_once_per_burst_of_signals() -> None:

@@ -235,11 +235,16 @@ class RunState:
 
     def note_intent(self, row: int, ticket_id: str, attempt: int, intent: dict[str, Any]) -> None:
         """Durably note what is about to be sent for `row` (committed before returning)."""
-        blob = orjson.dumps(intent).decode("utf-8")  # on every send's path: orjson, not json
-        with _sqlite_errors(self._path, "noting an intent"):
-            self._conn.execute(
-                "INSERT OR REPLACE INTO intents VALUES (?, ?, ?, ?, ?, ?)",
-                (self.run_id, row, ticket_id, attempt, blob, _utc_now()))
+        self.note_intents([(row, ticket_id, attempt, intent)])
+
+    def note_intents(self, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
+        """Intents (row, ticket_id, attempt, intent) as one autocommitted statement: one WAL commit."""
+        now = _utc_now()
+        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(entries))
+        values = [v for row, tid, att, intent in entries
+                  for v in (self.run_id, row, tid, att, orjson.dumps(intent).decode("utf-8"), now)]
+        with _sqlite_errors(self._path, "noting intents"):
+            self._conn.execute(f"INSERT OR REPLACE INTO intents VALUES {placeholders}", values)
 
     def record(self, outcomes: Sequence[RowOutcome]) -> None:
         """Upsert outcomes in one transaction; final ones clear their rows' intents."""

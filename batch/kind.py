@@ -8,7 +8,7 @@ API reach the engine as exceptions (batch.uom.errors), which it sorts in one tab
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -61,7 +61,7 @@ class AttemptContext:
 
     attempt: int
     intent: Mapping[str, Any] | None
-    note_intent: Callable[[Mapping[str, Any]], None]
+    note_intent: Callable[[Mapping[str, Any]], Awaitable[None]]  # durable once awaited
 
 
 class JobKind(Protocol):

@@ -8,7 +8,7 @@ if/elif chain.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -69,7 +69,7 @@ class UnitDeps:
     policy: RetryPolicy
     clock: Clock
     rng: random.Random
-    note_intent: Callable[[WorkUnit, int, Mapping[str, Any]], None]
+    note_intent: Callable[[WorkUnit, int, Mapping[str, Any]], Awaitable[None]]
     on_auth: Callable[[bool], None]  # True: an AUTH_FAILURE; False: a call that authenticated
 
 
@@ -104,9 +104,9 @@ async def run_unit(unit: WorkUnit, deps: UnitDeps, intent: Mapping[str, Any] | N
         return _outcomes(unit, deps, tally, started, results)
 
 
-def _noter(unit: WorkUnit, deps: UnitDeps, tally: Tally) -> Callable[[Mapping[str, Any]], None]:
-    def note(intent: Mapping[str, Any]) -> None:
-        deps.note_intent(unit, tally.attempts, intent)
+def _noter(unit: WorkUnit, deps: UnitDeps, tally: Tally) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
+    async def note(intent: Mapping[str, Any]) -> None:
+        await deps.note_intent(unit, tally.attempts, intent)
         tally.noted = dict(intent)
 
     return note

@@ -65,7 +65,7 @@ async def apply_release(unit: WorkUnit, api: ReleaseApi, ctx: AttemptContext) ->
         else:
             results[row.row] = decided
     if to_send:
-        ctx.note_intent({"master": master, "children": sorted(to_send)})
+        await ctx.note_intent({"master": master, "children": sorted(to_send)})
         account = unit.rows[0]  # a unit's rows share the account they act as (release_units)
         send = partial(
             api.release_incident_relate,

@@ -42,7 +42,7 @@ async def apply_update(unit: WorkUnit, api: TicketApi, ctx: AttemptContext) -> S
         ]
     if merged.unchanged:
         return [_result(row.row, ticket, Outcome.UNCHANGED)]
-    ctx.note_intent(intent_for(ticket, merged))
+    await ctx.note_intent(intent_for(ticket, merged))
     request_id = await api.update_ticket(_with_account(merged, row))
     return [_updated(row.row, ticket.ticket_id, request_id, merged)]
 

@@ -17,6 +17,7 @@ from typing import Any, Self
 
 import aiohttp
 import orjson
+from yarl import URL
 
 from batch.errors import ConfigError
 from batch.uom.credentials import Credentials
@@ -56,15 +57,22 @@ class UomClient:
         self._now = now
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}
 
     def __repr__(self) -> str:
         return f"UomClient(endpoint={self.credentials.endpoint!r})"
+
+    def _url(self, path: str) -> URL:
+        """The absolute URL of an action's path, built once (joining per request is not free)."""
+        url = self._urls.get(path)
+        if url is None:
+            url = self._urls[path] = _join(self.credentials.endpoint, path)
+        return url
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=_ssl_setting(self.credentials))
         timeout = aiohttp.ClientTimeout(total=self.credentials.timeout_s)
         self._session = aiohttp.ClientSession(
-            base_url=self.credentials.endpoint.rstrip("/") + "/",
             connector=connector,
             timeout=timeout,
             skip_auto_headers=("Content-Type",),
@@ -146,7 +154,7 @@ class UomClient:
             raise RuntimeError("UomClient used outside 'async with'")
         reply_started = False
         try:
-            async with self._session.post(path.lstrip("/"), data=orjson.dumps(body), headers=headers) as resp:
+            async with self._session.post(self._url(path), data=orjson.dumps(body), headers=headers) as resp:
                 reply_started = True
                 return resp.status, dict(resp.headers), await resp.read()
         except aiohttp.ClientConnectorCertificateError as exc:
@@ -158,6 +166,10 @@ class UomClient:
             ) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _lost(action, exc, reply_started) from None
+
+
+def _join(endpoint: str, path: str) -> URL:
+    return URL(endpoint.rstrip("/") + path, encoded=True)
 
 
 def _lost(action: str, exc: BaseException, reply_started: bool) -> TransportError:

@@ -23,6 +23,7 @@ from batch.uom.spec import (
     MEMO_TEXT,
     MemoOp,
     TicketKind,
+    timestamp_fields,
     update_fields,
 )
 from batch.uom.ticket import TicketDetail
@@ -60,13 +61,17 @@ class MergedUpdate:
         return not self.changed and not self.memo_ops
 
 
+# The fields a ticket's state is compared on: its kind's table less identity and stamps.
+_STATE_FIELDS = {
+    kind: frozenset(update_fields(kind)) - IDENTITY - frozenset(timestamp_fields(kind)) for kind in TicketKind
+}
+
+
 def current_state(ticket: TicketDetail) -> dict[str, str]:
     """The ticket's values under UpdateTicket's names (D2 renames), without identity or stamps."""
-    table = update_fields(ticket.kind)
-    renamed = {DETAIL_TO_UPDATE_RENAMES.get(k, k): v for k, v in ticket.fields.items()}
-    return {
-        k: v for k, v in renamed.items() if k in table and k not in IDENTITY and k not in ticket.timestamps
-    }
+    wanted = _STATE_FIELDS[ticket.kind]
+    renamed = (DETAIL_TO_UPDATE_RENAMES.get(k, k) for k in ticket.fields)
+    return {name: v for name, v in zip(renamed, ticket.fields.values(), strict=True) if name in wanted}
 
 
 def desired_state(current: Mapping[str, str], row: Changes) -> dict[str, str]:
@@ -144,6 +149,8 @@ def _apply_approver_rule(body: dict[str, Any], desired: Mapping[str, str], row: 
 
 def unmet_expectations(ticket: TicketDetail, expect: Mapping[str, str]) -> dict[str, str]:
     """The `expect.<Field>` preconditions the live ticket breaks: field → its live value."""
+    if not expect:
+        return {}
     live = {DETAIL_TO_UPDATE_RENAMES.get(k, k): v for k, v in ticket.fields.items()}
     return {f: live.get(f, "") for f, want in expect.items() if live.get(f, "") != want}
 

@@ -68,7 +68,7 @@ from batch.demo_jobs import write_job  # noqa: E402
 from batch.logs import configure_logging  # noqa: E402
 from batch.run_job import RunReport, RunSettings, run_job  # noqa: E402
 from batch.uom.client import UomClient  # noqa: E402
-from batch.uom.credentials import Credentials, Secret  # noqa: E402
+from batch.uom.credentials import Credentials, credentials_for  # noqa: E402
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets  # noqa: E402
 from batch.uom.emulator.seed import FIRST_REQUEST  # noqa: E402
 from batch.uom.signing import expire_after, signed_headers  # noqa: E402
@@ -146,13 +146,7 @@ def emulator_process(tickets: int, *extra: str, cpu: int | None = None) -> Itera
 
 def credentials(url: str) -> Credentials:
     """The emulator's demo keys (the manual's public sample keys)."""
-    return Credentials(
-        endpoint=url,
-        access_key=DEMO_CREDENTIALS.access_key,
-        secret_key=Secret(DEMO_CREDENTIALS.secret_key),
-        service_code=DEMO_CREDENTIALS.service_code,
-        master_id=DEMO_CREDENTIALS.master_id,
-    )
+    return credentials_for(url, DEMO_CREDENTIALS)
 
 
 # ---------------------------------------------------------------------------------------------

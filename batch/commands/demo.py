@@ -23,7 +23,7 @@ from batch.logs import configure_logging
 from batch.run_job import RunReport, RunSettings, run_job
 from batch.summary import print_summary
 from batch.uom.client import UomClient
-from batch.uom.credentials import Credentials, Secret
+from batch.uom.credentials import Credentials, credentials_for
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets
 from jobs.kinds import engine_kind
 
@@ -100,13 +100,7 @@ async def _run(path: Path, credentials: Credentials, settings: RunSettings) -> R
 
 def _credentials(url: str) -> Credentials:
     """The emulator's demo keys (the manual's public sample keys)."""
-    return Credentials(
-        endpoint=url,
-        access_key=DEMO_CREDENTIALS.access_key,
-        secret_key=Secret(DEMO_CREDENTIALS.secret_key),
-        service_code=DEMO_CREDENTIALS.service_code,
-        master_id=DEMO_CREDENTIALS.master_id,
-    )
+    return credentials_for(url, DEMO_CREDENTIALS)
 
 
 def _settings(args: argparse.Namespace) -> RunSettings:

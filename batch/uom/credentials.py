@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT_S: Final = 30.0
@@ -96,3 +96,24 @@ class Credentials:
                 InsecureTransportWarning,
                 stacklevel=3,
             )
+
+
+class KeyPair(Protocol):
+    """Anything that holds a set of UOM keys (e.g. the emulator's demo credentials)."""
+
+    access_key: str
+    secret_key: str
+    service_code: str
+    master_id: str
+
+
+def credentials_for(endpoint: str, keys: KeyPair, **options: Any) -> Credentials:
+    """Client credentials for `keys` at `endpoint` (how the demo, tests and benchmarks reach the emulator)."""
+    return Credentials(
+        endpoint=endpoint,
+        access_key=keys.access_key,
+        secret_key=Secret(keys.secret_key),
+        service_code=keys.service_code,
+        master_id=keys.master_id,
+        **options,
+    )

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
 from batch.uom.client import UomClient
-from batch.uom.credentials import Credentials, Secret
+from batch.uom.credentials import Credentials
+from batch.uom.credentials import credentials_for as client_credentials
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, ManualClock
 from batch.uom.emulator import Credentials as EmuCredentials
 
 
-def credentials_for(url: str, emu_creds: EmuCredentials = DEMO_CREDENTIALS, **extra: object) -> Credentials:
+def credentials_for(url: str, emu_creds: EmuCredentials = DEMO_CREDENTIALS, **extra: Any) -> Credentials:
     """Client credentials for one of the emulator's key pairs."""
-    return Credentials(
-        endpoint=url,
-        access_key=emu_creds.access_key,
-        secret_key=Secret(emu_creds.secret_key),
-        service_code=emu_creds.service_code,
-        master_id=emu_creds.master_id,
-        **extra,  # type: ignore[arg-type]
-    )
+    return client_credentials(url, emu_creds, **extra)
 
 
 @pytest.fixture

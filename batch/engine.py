@@ -1,7 +1,7 @@
 """The worker pool: a fixed set of workers pulls units from the job as they free up.
 
-Units are produced lazily (memory stays flat in the job's size) into a stream with room for only
-a few, so the producer waits for capacity before taking the next row. Units with the same key
+Units are produced lazily (memory stays flat in the job's size) and a worker takes the next one
+only when it is free, so nothing is taken before there is capacity for it. Units with the same key
 (one ticket, or one master) never run at the same time and keep file order: a worker that finds
 its unit's key busy hands it to the worker holding the key, which runs it next.
 
@@ -20,7 +20,6 @@ from typing import Any
 
 import anyio
 import structlog
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
 
 from batch.kind import WorkUnit
 from batch.recorder import Recorder
@@ -74,31 +73,25 @@ class Engine:
         async with anyio.create_task_group() as tg:
             if self._handle_signals:
                 tg.start_soon(self._watch_signals, tg.cancel_scope)
-            send, receive = anyio.create_memory_object_stream[WorkUnit](self._concurrency)
+            todo = iter(units)
             async with anyio.create_task_group() as pool:
-                pool.start_soon(self._produce, units, send)
                 for _ in range(self._concurrency):
-                    pool.start_soon(self._work, receive.clone())
-                receive.close()
+                    pool.start_soon(self._work, todo)
             tg.cancel_scope.cancel()  # the signal watcher is done too
         self._recorder.flush()
         return self.stop
 
-    async def _produce(self, units: Iterator[WorkUnit], send: ObjectSendStream[WorkUnit]) -> None:
-        async with send:
-            for unit in units:
-                if self._stopping.is_set():
-                    return
-                await send.send(unit)
-
-    async def _work(self, receive: ObjectReceiveStream[WorkUnit]) -> None:
-        async with receive:
-            async for unit in receive:
-                if unit.key in self._busy:
-                    self._busy[unit.key].append(unit)  # its holder runs it after the current one
-                    continue
-                self._busy[unit.key] = deque([unit])
-                await self._drain_key(unit.key)
+    async def _work(self, todo: Iterator[WorkUnit]) -> None:
+        # Workers share one lazy iterator: a unit is taken only when a worker is free (no queue,
+        # no task per row). It is safe without a lock: taking one never awaits.
+        for unit in todo:
+            if self._stopping.is_set():
+                return
+            if unit.key in self._busy:
+                self._busy[unit.key].append(unit)  # its holder runs it after the current one
+                continue
+            self._busy[unit.key] = deque([unit])
+            await self._drain_key(unit.key)
 
     async def _drain_key(self, key: str) -> None:
         queue = self._busy[key]

@@ -299,11 +299,14 @@ def _iso(stamp: datetime | None) -> str | None:
     return None if stamp is None else stamp.astimezone(UTC).isoformat()
 
 
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
 def _outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
     return (run_id, o.row, o.action, o.ticket_id, o.outcome.value, o.attempts, o.conflicts,
             o.error_type, o.error_message, o.error_detail, o.request_id,
-            json.dumps(list(o.changed_fields), ensure_ascii=False),
-            json.dumps(o.before, ensure_ascii=False), json.dumps(o.after, ensure_ascii=False),
+            _json(list(o.changed_fields)), _json(o.before), _json(o.after),
             _iso(o.started_at), _iso(o.finished_at))
 
 

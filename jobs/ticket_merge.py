@@ -66,6 +66,16 @@ _STATE_FIELDS = {
     kind: frozenset(update_fields(kind)) - IDENTITY - frozenset(timestamp_fields(kind)) for kind in TicketKind
 }
 
+# The kind's required fields other than identity and stamps: sent as the ticket has them.
+_REQUIRED_FIELDS = {
+    kind: tuple(
+        name
+        for name, spec in update_fields(kind).items()
+        if spec.required and name not in IDENTITY and name not in timestamp_fields(kind)
+    )
+    for kind in TicketKind
+}
+
 
 def current_state(ticket: TicketDetail) -> dict[str, str]:
     """The ticket's values under UpdateTicket's names (D2 renames), without identity or stamps."""
@@ -119,10 +129,8 @@ def _base_body(ticket: TicketDetail, desired: Mapping[str, str]) -> dict[str, An
     """Identity, the concurrency stamps verbatim, and the kind's required fields as they stand."""
     body: dict[str, Any] = {"TicketId": ticket.ticket_id, "TicketProcessType": ticket.kind.value}
     body.update(ticket.timestamps)
-    table = update_fields(ticket.kind)
-    for name, spec in table.items():
-        if spec.required and name not in body and name not in IDENTITY:
-            body[name] = desired.get(name, "")
+    for name in _REQUIRED_FIELDS[ticket.kind]:
+        body[name] = desired.get(name, "")
     if desired.get(STATE):
         body[STATE] = desired[STATE]
     if desired.get(GROUP):

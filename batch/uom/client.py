@@ -148,7 +148,7 @@ class UomClient:
 
     async def _exchange(
         self, action: str, path: str, headers: dict[str, str], body: Mapping[str, Any]
-    ) -> tuple[int, dict[str, str], bytes]:
+    ) -> tuple[int, Mapping[str, str], bytes]:
         """The one place where aiohttp's exceptions become ours."""
         if self._session is None:
             raise RuntimeError("UomClient used outside 'async with'")
@@ -156,7 +156,7 @@ class UomClient:
         try:
             async with self._session.post(self._url(path), data=orjson.dumps(body), headers=headers) as resp:
                 reply_started = True
-                return resp.status, dict(resp.headers), await resp.read()
+                return resp.status, resp.headers, await resp.read()
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ConfigError(_tls_message(self.credentials, exc)) from None
         except aiohttp.ClientConnectorError as exc:
@@ -180,13 +180,16 @@ def _lost(action: str, exc: BaseException, reply_started: bool) -> TransportErro
     return cls(f"{action}: {what} while {stage}", action=action)
 
 
+_UPDATE_KEYS = {kind: frozenset(update_fields(kind)) | {MEMO_LIST} for kind in TicketKind}
+
+
 def _check_update_keys(body: Mapping[str, Any]) -> None:
     """Never send a key outside the ticket kind's table: UOM refuses unknown parameters."""
     try:
         kind = TicketKind(body.get("TicketProcessType"))
     except ValueError:
         raise ValueError("UpdateTicket needs TicketProcessType '1' or '2'") from None
-    extra = set(body) - set(update_fields(kind)) - {MEMO_LIST}
+    extra = body.keys() - _UPDATE_KEYS[kind]
     if extra:
         raise ValueError(f"UpdateTicket does not take {sorted(extra)} for this ticket kind")
 

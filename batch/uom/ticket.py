@@ -32,7 +32,7 @@ class TicketDetail:
     ticket_id: str
     kind: TicketKind
     request_id: str
-    fields: Mapping[str, str]  # every string field of the reply, under GetTicketDetail's names
+    fields: Mapping[str, Any]  # the reply's fields under GetTicketDetail's names (strings, and the memo list)
     memos: tuple[Memo, ...] = ()
     master_ticket_id: str = ""
     timestamps: Mapping[str, str] = field(default_factory=dict)
@@ -47,15 +47,14 @@ class TicketDetail:
             raise _malformed(f"TicketProcessType {response['TicketProcessType']!r}") from None
         stamps = timestamp_fields(kind)
         _require(response, stamps)
-        values = {k: v for k, v in response.items() if isinstance(v, str)}
         return cls(
-            ticket_id=values["TicketId"],
+            ticket_id=response["TicketId"],
             kind=kind,
-            request_id=values["RequestId"],
-            fields=values,
+            request_id=response["RequestId"],
+            fields=response,  # not copied: read-only from here on, and a copy costs per row
             memos=_memos(response.get(MEMO_LIST, [])),
-            master_ticket_id=values.get("MasterTicketId", ""),
-            timestamps={k: values[k] for k in stamps},
+            master_ticket_id=response.get("MasterTicketId", ""),
+            timestamps={k: response[k] for k in stamps},
         )
 
 

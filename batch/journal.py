@@ -12,8 +12,10 @@ the same; refuses when that job changed (unless ``force_new``); and starts a new
 ``completed`` one, so a nightly job does its work every night.
 
 Intents: before a send whose result may be unknown, the engine notes what it is about to do
-(`RunState.note_intent`, committed at once). Recording a final outcome clears the row's intent;
-an intent still present on resume marks a row that was in flight: refetch, don't resend.
+(`RunState.note_intent`) in the intent log beside the journal (batch.intent_log: one append per
+send, far cheaper than a commit). A row with a final outcome in the journal is settled; an intent
+of a row without one marks a row that was in flight: refetch, don't resend. (Schema v1's
+`intents` table is no longer written.)
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any, Self
 import orjson
 
 from batch.errors import BatchError
+from batch.intent_log import IntentLog
 from batch.outcome import Outcome, RowOutcome
 
 __all__ = ["END_STATUSES", "Journal", "JournalError", "RunState", "journal_path_for"]
@@ -64,6 +67,11 @@ class JournalError(BatchError):
     """The journal cannot be used: not a journal, newer, locked, broken, or a changed job."""
 
 
+def intent_log_path(journal_path: Path) -> Path:
+    """The intent log beside a journal (`<journal>-intents`, like SQLite's own `-wal`)."""
+    return journal_path.with_name(journal_path.name + "-intents")
+
+
 def journal_path_for(job_path: Path) -> Path:
     """The journal's conventional place: ``<job file name>.journal.sqlite`` beside the job."""
     return job_path.with_name(job_path.name + ".journal.sqlite")
@@ -92,6 +100,7 @@ class Journal:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._intents = IntentLog(intent_log_path(path))
 
     @classmethod
     def open(cls, path: Path | str) -> Self:
@@ -116,6 +125,7 @@ class Journal:
 
     def close(self) -> None:
         """Close the file (committed data is already durable)."""
+        self._intents.close()
         self._conn.close()
 
     def begin(self, job_sha256: str, kind: str, job_path: Path | str, settings: dict[str, Any],
@@ -141,7 +151,7 @@ class Journal:
     def _resume(self, run_id: int) -> RunState:
         self._conn.execute(
             "UPDATE runs SET ended_at = NULL, end_status = NULL WHERE run_id = ?", (run_id,))
-        return RunState(self._conn, self.path, run_id, resumed=True)
+        return RunState(self._conn, self.path, run_id, self._intents, resumed=True)
 
     def _new_run(self, job_sha256: str, kind: str, job_path: str, settings: dict[str, Any],
                  tool_version: str) -> RunState:
@@ -151,7 +161,7 @@ class Journal:
             " tool_version) VALUES (?, ?, ?, ?, ?, ?)",
             (job_sha256, kind, job_path, _utc_now(), blob, tool_version))
         assert cur.lastrowid is not None
-        return RunState(self._conn, self.path, cur.lastrowid, resumed=False)
+        return RunState(self._conn, self.path, cur.lastrowid, self._intents, resumed=False)
 
 
 def _configure(conn: sqlite3.Connection) -> None:
@@ -195,8 +205,9 @@ def _is_redacted(value: object) -> bool:
 class RunState:
     """One run in the journal: what is done, what was in flight, and recording more."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path, run_id: int, *,
+    def __init__(self, conn: sqlite3.Connection, path: Path, run_id: int, intents: IntentLog, *,
                  resumed: bool) -> None:
+        self._intents = intents
         self._conn = conn
         self._path = path
         self.run_id = run_id
@@ -224,37 +235,39 @@ class RunState:
     def in_flight(self) -> dict[int, dict[str, Any]]:
         """Rows noted before a send, no final outcome: {row: {ticket_id, attempt, noted_at, intent}}."""
         with _sqlite_errors(self._path, "reading intents"):
-            cur = self._conn.execute(
-                "SELECT i.row, i.ticket_id, i.attempt, i.noted_at, i.intent_json FROM intents i"
-                " WHERE i.run_id = ? AND NOT EXISTS (SELECT 1 FROM outcomes o WHERE"
-                " o.run_id = i.run_id AND o.row = i.row AND o.outcome != ?)",
-                (self.run_id, Outcome.SKIPPED.value))
-            return {row: {"ticket_id": tid, "attempt": att, "noted_at": at,
-                          "intent": json.loads(blob)}
-                    for row, tid, att, at, blob in cur}
+            noted = self._intents.entries(self.run_id)
+            done = self._final_among(list(noted))
+        return {row: entry for row, entry in noted.items() if row not in done}
+
+    def _final_among(self, rows: list[int]) -> set[int]:
+        done: set[int] = set()
+        for start in range(0, len(rows), 900):  # SQLite's bound-parameter limit
+            chunk = rows[start:start + 900]
+            done.update(r for (r,) in self._conn.execute(
+                f"SELECT row FROM outcomes WHERE run_id = ? AND outcome != ? AND row IN"
+                f" ({', '.join('?' * len(chunk))})", (self.run_id, Outcome.SKIPPED.value, *chunk)))
+        return done
 
     def note_intent(self, row: int, ticket_id: str, attempt: int, intent: dict[str, Any]) -> None:
-        """Durably note what is about to be sent for `row` (committed before returning)."""
+        """Durably note what is about to be sent for `row` (written before returning)."""
         self.note_intents([(row, ticket_id, attempt, intent)])
 
     def note_intents(self, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
-        """Intents (row, ticket_id, attempt, intent) as one autocommitted statement: one WAL commit."""
-        now = _utc_now()
-        placeholders = ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(entries))
-        values = [v for row, tid, att, intent in entries
-                  for v in (self.run_id, row, tid, att, orjson.dumps(intent).decode("utf-8"), now)]
-        with _sqlite_errors(self._path, "noting intents"):
-            self._conn.execute(f"INSERT OR REPLACE INTO intents VALUES {placeholders}", values)
+        """Intents (row, ticket_id, attempt, intent), in the intent log with one system call."""
+        try:
+            self._intents.append(self.run_id, entries, _utc_now())
+        except OSError as exc:
+            raise JournalError(f"{self._intents.path}: cannot note intents: {exc.strerror}") from None
 
     def record(self, outcomes: Sequence[RowOutcome]) -> None:
-        """Upsert outcomes in one transaction; final ones clear their rows' intents."""
-        final = [(self.run_id, o.row) for o in outcomes if o.is_final]
+        """Upsert outcomes in one transaction (a final outcome settles the row's intent)."""
         with self._transaction("recording outcomes"):
             self._conn.executemany(
                 f"INSERT OR REPLACE INTO outcomes (run_id, {_OUTCOME_COLUMNS})"
                 f" VALUES ({', '.join('?' * 16)})",
                 [_outcome_to_db(self.run_id, o) for o in outcomes])
-            self._conn.executemany("DELETE FROM intents WHERE run_id = ? AND row = ?", final)
+        if self._intents.too_large():
+            self._intents.rewrite(self.run_id, self.in_flight().items())
 
     def outcomes(self, batch_size: int = 1000) -> Iterator[RowOutcome]:
         """All outcomes of this run ordered by row, streamed from the file."""
@@ -293,6 +306,8 @@ class RunState:
         with _sqlite_errors(self._path, "ending the run"):
             self._conn.execute("UPDATE runs SET ended_at = ?, end_status = ? WHERE run_id = ?",
                                (_utc_now(), status, self.run_id))
+        if status == "completed":
+            self._intents.clear()  # a completed run has nothing in flight
 
 
 def _iso(stamp: datetime | None) -> str | None:

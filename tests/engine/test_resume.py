@@ -7,9 +7,10 @@ from contextlib import closing
 from pathlib import Path
 
 import anyio
+import orjson
 import pytest
 
-from batch.journal import JournalError, journal_path_for
+from batch.journal import JournalError, intent_log_path, journal_path_for
 from batch.uom.emulator import Emulator
 
 from .support import MEMO, SETTINGS, Turnstile, entries, memo_texts, run_file, write_job
@@ -41,7 +42,8 @@ def journal_rows(job: Path) -> tuple[set[int], set[int]]:
     """(rows with an outcome, rows with an intent) in the journal left behind."""
     with closing(sqlite3.connect(f"file:{journal_path_for(job)}?mode=ro", uri=True)) as db:
         outcomes = {r for (r,) in db.execute("SELECT row FROM outcomes")}
-        intents = {r for (r,) in db.execute("SELECT row FROM intents")}
+    log = intent_log_path(journal_path_for(job))
+    intents = {orjson.loads(line)["row"] for line in log.read_bytes().splitlines()}
     return outcomes, intents
 
 

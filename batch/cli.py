@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from batch import __version__
 from batch.errors import BatchError
@@ -35,14 +35,37 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run one subcommand and turn a BatchError into a message and exit code 2."""
     args = build_parser().parse_args(argv)
+    return run_command(args.func, args)
+
+
+def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a subcommand; a BatchError (even wrapped by a task group) is a message and exit 2."""
     try:
-        return int(args.func(args))
+        return int(func(args))
     except BatchError as exc:
-        print(f"uom-batch: error: {exc}", file=sys.stderr)
-        return 2
+        return _fail(exc)
+    except BaseExceptionGroup as group:
+        # A BatchError raised inside a task group (a broken journal mid-run) arrives wrapped.
+        batch_errors, rest = group.split(BatchError)
+        if rest is not None or batch_errors is None:
+            raise
+        return _fail(*_leaves(batch_errors))
     except KeyboardInterrupt:
         print("uom-batch: interrupted", file=sys.stderr)
         return 130
+
+
+def _fail(*errors: BaseException) -> int:
+    for exc in errors:
+        print(f"uom-batch: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def _leaves(group: BaseExceptionGroup[BatchError]) -> list[BaseException]:
+    found: list[BaseException] = []
+    for exc in group.exceptions:
+        found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])
+    return found
 
 
 if __name__ == "__main__":

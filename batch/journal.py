@@ -299,6 +299,14 @@ class RunState:
                 (self.run_id,)).fetchone()
         return types, int(conflicts)
 
+    def reopen_failed(self, error_type: str) -> int:
+        """Turn this run's rows that failed with `error_type` into `skipped`, so a resume retries them."""
+        with _sqlite_errors(self._path, "reopening rows"):
+            cur = self._conn.execute(
+                "UPDATE outcomes SET outcome = ? WHERE run_id = ? AND outcome = ? AND error_type = ?",
+                (Outcome.SKIPPED.value, self.run_id, Outcome.FAILED.value, error_type))
+        return cur.rowcount
+
     def end(self, status: str) -> None:
         """Write the run's end record; only ``completed`` makes the next invocation a new run."""
         if status not in END_STATUSES:

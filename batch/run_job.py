@@ -113,6 +113,10 @@ async def run_job(
         api = MeteredApi(client, meter, clock, max_retry_after_s=settings.policy.max_retry_after_s)
         stop = await _run_engine(job, kind, api, run, settings, clock)
         _record_skipped(run, job)
+        if stop.auth_stopped:
+            # Their failure said nothing about the rows: the credentials did not work. A resume
+            # with working credentials retries them, as it does the rows never reached.
+            run.reopen_failed("AUTH_FAILURE")
         run.end(_end_status(stop))
         facts = {
             **audit,

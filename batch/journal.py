@@ -129,8 +129,11 @@ class Journal:
         self._conn.close()
 
     def begin(self, job_sha256: str, kind: str, job_path: Path | str, settings: dict[str, Any],
-              tool_version: str, *, force_new: bool = False) -> RunState:
-        """Resume the latest run of this job if it did not complete, else start a new run."""
+              tool_version: str, *, force_new: bool = False, resume_only: bool = False) -> RunState:
+        """Resume the latest run of this job if it did not complete, else start a new run.
+
+        `resume_only` (the CLI's --resume) refuses to start a new run: there must be one to resume.
+        """
         _refuse_secrets(settings)
         with _sqlite_errors(self.path, "starting a run"):
             latest = self._conn.execute("SELECT run_id, job_sha256, kind, job_path, end_status"
@@ -138,6 +141,9 @@ class Journal:
             if latest is not None and latest[4] != "completed" and not force_new:
                 self._check_same_job(latest, job_sha256, kind)
                 return self._resume(latest[0])
+            if resume_only:
+                raise JournalError(f"{self.path}: nothing to resume (no interrupted run of this job);"
+                                   " run without --resume to start a new run")
             return self._new_run(job_sha256, kind, str(job_path), settings, tool_version)
 
     def _check_same_job(self, latest: tuple[Any, ...], job_sha256: str, kind: str) -> None:

@@ -45,6 +45,7 @@ class RunSettings:
     journal_path: Path | None = None
     csv_encoding: str = "utf-8-sig"
     new_run: bool = False
+    resume_only: bool = False
     handle_signals: bool = False
     progress_terminal: bool | None = None
     seed: int | None = None
@@ -102,7 +103,13 @@ async def run_job(
     started, started_at = clock.monotonic(), clock.now()
     with Journal.open(journal_path) as journal:
         run = journal.begin(
-            job.sha256, job.kind_name, job.path, settings.audit(), __version__, force_new=settings.new_run
+            job.sha256,
+            job.kind_name,
+            job.path,
+            settings.audit(),
+            __version__,
+            force_new=settings.new_run,
+            resume_only=settings.resume_only,
         )
         log.info(
             "batch.run_started", job=str(job.path), kind=job.kind_name, run_id=run.run_id, resumed=run.resumed

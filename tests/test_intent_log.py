@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from batch.intent_log import IntentLog
-from batch.journal import Journal, intent_log_path
+from batch.journal import Journal, JournalError, intent_log_path
 from batch.outcome import Outcome, RowOutcome
 
 
@@ -43,3 +45,12 @@ def test_journal_settles_rows_and_compacts(tmp_path: Path) -> None:
         assert set(journal._intents.entries(run.run_id)) == {3}
         run.end("completed")
     assert intent_log_path(tmp_path / "job.journal.sqlite").read_bytes() == b""
+
+
+def test_resume_only_refuses_when_nothing_to_resume(tmp_path: Path) -> None:
+    """--resume with no interrupted run is refused instead of silently starting over."""
+    with Journal.open(tmp_path / "job.journal.sqlite") as journal:
+        with pytest.raises(JournalError, match="nothing to resume"):
+            journal.begin("sha", "update-ticket", "job.csv", {}, "0", resume_only=True)
+        journal.begin("sha", "update-ticket", "job.csv", {}, "0").end("interrupted")
+        assert journal.begin("sha", "update-ticket", "job.csv", {}, "0", resume_only=True).resumed

@@ -12,6 +12,7 @@ import anyio
 from batch.backoff import RetryPolicy
 from batch.clock import SystemClock
 from batch.commands.prepare import add_job_arguments, prepare_job
+from batch.errors import ConfigError
 from batch.logs import configure_logging
 from batch.run_job import RunReport, RunSettings, run_job
 from batch.settings import load_credentials
@@ -96,7 +97,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--resume",
         action="store_true",
-        help="continue the interrupted run of this job (the default when there is one)",
+        help="continue the interrupted run of this job (the default when there is one); "
+        "refuse to start if there is none",
     )
     group.add_argument(
         "--new-run", action="store_true", help="start a new run even if the last one was interrupted"
@@ -133,7 +135,7 @@ def _positive(text: str) -> int:
 def settings_from(args: argparse.Namespace, **overrides: Any) -> RunSettings:
     """RunSettings from the parsed arguments."""
     if args.resume and args.new_run:
-        raise SystemExit("uom-batch: error: --resume and --new-run contradict each other")
+        raise ConfigError("--resume and --new-run contradict each other")
     policy = RetryPolicy(max_conflicts=args.max_conflicts, max_transient=args.max_retries)
     values: dict[str, Any] = {
         "rate_per_s": args.rate or None,
@@ -144,6 +146,7 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> RunSettings:
         "journal_path": args.journal,
         "csv_encoding": args.ledger_encoding,
         "new_run": args.new_run,
+        "resume_only": args.resume,
         "handle_signals": True,
     }
     return RunSettings(**{**values, **overrides})

@@ -98,52 +98,59 @@ async def run_job(
     clock: Clock,
 ) -> RunReport:
     """Run (or resume) the job against `client` and write its ledger."""
-    journal_path = settings.journal_path or journal_path_for(job.path)
     ledger_path = settings.ledger_path or default_ledger_path(job.path)
     started, started_at = clock.monotonic(), clock.now()
-    with Journal.open(journal_path) as journal:
-        run = journal.begin(
-            job.sha256,
-            job.kind_name,
-            job.path,
-            settings.audit(),
-            __version__,
-            force_new=settings.new_run,
-            resume_only=settings.resume_only,
+    with Journal.open(settings.journal_path or journal_path_for(job.path)) as journal:
+        run = _begin(journal, job, settings)
+        api = MeteredApi(
+            client,
+            RateMeter(settings.rate_per_s, clock),
+            clock,
+            max_retry_after_s=settings.policy.max_retry_after_s,
         )
-        log.info(
-            "batch.run_started", job=str(job.path), kind=job.kind_name, run_id=run.run_id, resumed=run.resumed
-        )
-        done = run.final_rows()
-        run.record([o for o in job.invalid if o.row not in done])
-        meter = RateMeter(settings.rate_per_s, clock)
-        api = MeteredApi(client, meter, clock, max_retry_after_s=settings.policy.max_retry_after_s)
         stop = await _run_engine(job, kind, api, run, settings, clock)
-        _record_skipped(run, job)
-        if stop.auth_stopped:
-            # Their failure said nothing about the rows: the credentials did not work. A resume
-            # with working credentials retries them, as it does the rows never reached.
-            run.reopen_failed("AUTH_FAILURE")
-        run.end(_end_status(stop))
-        facts = {
-            **audit,
-            **_audit_facts(job, settings, run.run_id),
-            "started_at": started_at.isoformat(),
-            "ended_at": clock.now().isoformat(),
-        }
-        write_ledger(ledger_path, run.outcomes(), facts, csv_encoding=settings.csv_encoding)
-        error_types, conflicts = run.error_summary()
-        report = RunReport(
-            run.counts(),
-            error_types,
-            conflicts,
-            api.requests,
-            clock.monotonic() - started,
+        _settle(run, job, stop)
+        facts = {**audit, **_audit_facts(job, settings, run.run_id), "started_at": started_at.isoformat()}
+        write_ledger(
             ledger_path,
-            run.resumed,
-            stop,
+            run.outcomes(),
+            {**facts, "ended_at": clock.now().isoformat()},
+            csv_encoding=settings.csv_encoding,
         )
-    return report
+        error_types, conflicts = run.error_summary()
+        duration_s = clock.monotonic() - started
+        return RunReport(
+            run.counts(), error_types, conflicts, api.requests, duration_s, ledger_path, run.resumed, stop
+        )
+
+
+def _begin(journal: Journal, job: PreparedJob, settings: RunSettings) -> RunState:
+    """The run to work on (new, or the resumed one), with the invalid rows journalled."""
+    run = journal.begin(
+        job.sha256,
+        job.kind_name,
+        job.path,
+        settings.audit(),
+        __version__,
+        force_new=settings.new_run,
+        resume_only=settings.resume_only,
+    )
+    log.info(
+        "batch.run_started", job=str(job.path), kind=job.kind_name, run_id=run.run_id, resumed=run.resumed
+    )
+    done = run.final_rows()
+    run.record([o for o in job.invalid if o.row not in done])
+    return run
+
+
+def _settle(run: RunState, job: PreparedJob, stop: StopState) -> None:
+    """Give every row without an outcome one (`skipped`), and write the run's end record."""
+    _record_skipped(run, job)
+    if stop.auth_stopped:
+        # Their failure said nothing about the rows: the credentials did not work. A resume
+        # with working credentials retries them, as it does the rows never reached.
+        run.reopen_failed("AUTH_FAILURE")
+    run.end(_end_status(stop))
 
 
 async def _run_engine(

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from batch.commands.prepare import add_job_arguments
 from batch.load import load_job
 from batch.rejects import default_rejects_path, write_rejects
 from jobs.registry import CheckedJob, check_job
@@ -32,15 +33,7 @@ def register(subparsers: Any) -> None:
         "write the rejected rows, with their reasons, to <job>.rejects.csv. Exit 0 when every row "
         "is valid, 1 when some are not, 2 when the file cannot be used.",
     )
-    parser.add_argument("jobfile", type=Path, metavar="JOBFILE")
-    parser.add_argument(
-        "--action",
-        metavar="KIND",
-        help="update-ticket or release-relation (default: the Action column, else inferred)",
-    )
-    parser.add_argument(
-        "--encoding", metavar="ENC", help="CSV encoding (default: detect UTF-8, UTF-8 BOM, CP932)"
-    )
+    add_job_arguments(parser)
     parser.add_argument(
         "--rejects", type=Path, metavar="PATH", help="rejected rows file (default: <job>.rejects.csv)"
     )
@@ -49,10 +42,10 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate, report, write the rejects; the exit code."""
-    checked = check_job(load_job(args.jobfile, encoding=args.encoding), args.action)
+    checked = check_job(load_job(args.job, encoding=args.encoding), args.action)
     console = _console()
     report(console, checked)
-    rejects = args.rejects or default_rejects_path(args.jobfile)
+    rejects = args.rejects or default_rejects_path(args.job)
     if checked.result.invalid.height:
         written = write_rejects(checked.result, rejects)
         console.print(Text(f"{written} rejected rows, with reasons: {rejects}"))

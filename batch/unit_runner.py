@@ -126,7 +126,7 @@ def _next_wait(exc: UomError, unit: WorkUnit, deps: UnitDeps, tally: Tally) -> f
         log.info(
             "batch.row_retry",
             row=unit.row_numbers[0],
-            key=unit.key,
+            ticket_id=unit.key,  # the ticket (update-ticket) or the master (release-relation)
             attempt=tally.attempts,
             step=step.value,
             error_type=exc.error_type or type(exc).__name__,

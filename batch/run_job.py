@@ -52,8 +52,8 @@ class RunSettings:
 
     def audit(self) -> dict[str, str]:
         """The effective settings, as text for the journal and the ledger's audit facts."""
-        facts = asdict(self)
-        facts["policy"] = str(asdict(self.policy))
+        facts = {k: v for k, v in asdict(self).items() if k != "policy"}
+        facts.update({f"policy.{k}": v for k, v in asdict(self.policy).items()})
         return {k: str(v) for k, v in facts.items()}
 
 
@@ -221,5 +221,5 @@ def _audit_facts(job: PreparedJob, settings: RunSettings, run_id: int) -> dict[s
         "job_sha256": job.sha256,
         "kind": job.kind_name,
         "run_id": str(run_id),
-        "settings": str(settings.audit()),
+        **{f"settings.{k}": v for k, v in settings.audit().items()},
     }

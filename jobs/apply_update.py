@@ -1,8 +1,10 @@
 """One attempt at an update-ticket row: fetch, check, merge, send (read-modify-write).
 
-After a send whose reply was lost (`ctx.intent`), the refetched ticket is first checked for the
-change having landed, and only then against the `expect.<Field>` preconditions: a memo is never
-added twice, and a row whose change landed is not reported as a failed precondition.
+The order of the checks on the fetched ticket: after a send whose reply was lost (`ctx.intent`),
+has that change landed (then `updated`: a memo is never added twice)? Does the ticket already
+hold what the row asks (`unchanged`, whatever the preconditions say: nothing would be sent)? Do
+the `expect.<Field>` preconditions hold (else `precondition_failed`)? Is the merged request valid
+under the job file's own rules (else `invalid`)? Only then is the update sent.
 """
 
 from __future__ import annotations
@@ -31,17 +33,21 @@ async def apply_update(unit: WorkUnit, api: TicketApi, ctx: AttemptContext) -> S
     ticket = await api.get_ticket_detail(row.ticket_id)
     if ctx.intent is not None and has_landed(ctx.intent, ticket):
         return [_landed(row.row, ticket, ctx.intent)]
+    try:
+        merged, invalid = _checked_merge(ticket, row), None
+    except RowInvalid as exc:
+        merged, invalid = None, exc
+    if merged is not None and merged.unchanged:
+        return [_result(row.row, ticket, Outcome.UNCHANGED)]  # nothing to do, whatever expect says
     unmet = unmet_expectations(ticket, row.expect)
     if unmet:
         return [_precondition_failed(row.row, ticket, row.expect, unmet)]
-    try:
-        merged = merge(ticket, row)
-    except RowInvalid as exc:
+    if merged is None:
         return [
-            _result(row.row, ticket, Outcome.INVALID, error_type="PARAMETER_ERROR", error_message=str(exc))
+            _result(
+                row.row, ticket, Outcome.INVALID, error_type="PARAMETER_ERROR", error_message=str(invalid)
+            )
         ]
-    if merged.unchanged:
-        return [_result(row.row, ticket, Outcome.UNCHANGED)]
     await ctx.note_intent(intent_for(ticket, merged))
     request_id = await api.update_ticket(_with_account(merged, row))
     return [_updated(row.row, ticket.ticket_id, request_id, merged)]

@@ -113,3 +113,27 @@ async def test_journal_keeps_before_and_after(emu: Emulator, url: str, tmp_path:
         (before, after) = db.execute("SELECT before_json, after_json FROM outcomes WHERE row = 2").fetchone()
     assert json.loads(before) == {"StateCode": "復旧済み", "FinishApprovalUserId": ""}
     assert json.loads(after) == {"StateCode": "クローズ", "FinishApprovalUserId": "SA1234567"}
+
+
+async def test_already_closed_ticket_is_unchanged_despite_its_guard(
+    emu: Emulator, url: str, tmp_path: Path
+) -> None:
+    """Re-running a close on a ticket that is already closed as asked is `unchanged`, not a failed guard."""
+    job = write_job(tmp_path / "job.csv", [{"TicketId": "UTM1000001", **CLOSE}])
+    first = await run_file(job, url)
+    again = await run_file(job, url)  # a new run: the first one completed
+    assert (first.row(2)["outcome"], again.row(2)["outcome"]) == ("updated", "unchanged")
+    assert len(entries(emu, "UpdateTicket")) == 1
+
+
+async def test_rule_broken_only_by_the_fetched_kind_is_invalid_and_not_sent(
+    emu: Emulator, url: str, tmp_path: Path
+) -> None:
+    """復旧済み is an incident state: on a request ticket the merged request is invalid, never sent."""
+    job = write_job(tmp_path / "job.csv", [{"TicketId": "UTM2000002", "StateCode": "復旧済み"}])
+    ran = await run_file(job, url)
+    row = ran.row(2)
+    assert (row["outcome"], row["error_type"]) == ("invalid", "PARAMETER_ERROR")
+    assert "StateCode" in row["error_message"]
+    assert entries(emu, "UpdateTicket") == []
+    assert ran.report.exit_code == 1

@@ -7,7 +7,6 @@ then redone on resume, and the ones that were sent are checked against the ticke
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -39,9 +38,6 @@ class Recorder:
         self._batch_s = batch_s
         self._buffer: list[RowOutcome] = []
         self._last_flush = clock.monotonic()
-        self.counts: Counter[Outcome] = Counter()
-        self.error_types: Counter[str] = Counter()
-        self.conflicts = 0
 
     def add(self, outcomes: Sequence[RowOutcome]) -> None:
         """Take a unit's outcomes; flush when the batch is full or old enough."""
@@ -57,16 +53,8 @@ class Recorder:
         if self._buffer:
             batch, self._buffer = self._buffer, []
             self._run.record(batch)
-            self._count(batch)
             self._on_done(batch)
         self._last_flush = self._clock.monotonic()
-
-    def _count(self, batch: Sequence[RowOutcome]) -> None:
-        for o in batch:
-            self.counts[o.outcome] += 1
-            self.conflicts += o.conflicts
-            if o.error_type:
-                self.error_types[o.error_type] += 1
 
 
 def _log_outcome(o: RowOutcome) -> None:

@@ -60,7 +60,9 @@ def _checked_merge(ticket: TicketDetail, row: Any) -> MergedUpdate:
             f"TicketProcessType {row.ticket_kind} given, but the ticket's is {ticket.kind.value}"
         )
     merged = merge(ticket, row)
-    problems = check_update({k: v for k, v in merged.body.items() if isinstance(v, str)}, row.row)
+    # The fetched ticket's own values are the server's; what can break is what the row changes,
+    # and the rules across fields (approver, support group) that depend on the ticket's state.
+    problems = check_update(merged.body, row.row, only=[*row.changes, *row.clear])
     if problems:
         raise RowInvalid("; ".join(f"{p.column}: {p.message} [{p.rule}]" for p in problems))
     return merged

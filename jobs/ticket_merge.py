@@ -80,8 +80,12 @@ _REQUIRED_FIELDS = {
 def current_state(ticket: TicketDetail) -> dict[str, str]:
     """The ticket's values under UpdateTicket's names (D2 renames), without identity or stamps."""
     wanted = _STATE_FIELDS[ticket.kind]
-    renamed = (DETAIL_TO_UPDATE_RENAMES.get(k, k) for k in ticket.fields)
-    return {name: v for name, v in zip(renamed, ticket.fields.values(), strict=True) if name in wanted}
+    fields = ticket.fields
+    state = {k: v for k, v in fields.items() if k in wanted}
+    for detail_name, update_name in DETAIL_TO_UPDATE_RENAMES.items():
+        if detail_name in fields and update_name in wanted:
+            state[update_name] = fields[detail_name]
+    return state
 
 
 def desired_state(current: Mapping[str, str], row: Changes) -> dict[str, str]:

@@ -185,9 +185,18 @@ def update_rules() -> tuple[Rule, ...]:
     return tuple(found)
 
 
-def check_update(values: Values, row: int | None = None) -> list[Violation]:
-    """What a merged update (field → text) breaks, with the same rule objects as the job file."""
-    return check_values(values, _UPDATE_RULES, row)
+def check_update(
+    values: Values, row: int | None = None, *, only: Collection[str] | None = None
+) -> list[Violation]:
+    """What a merged update (field → text) breaks, with the same rule objects as the job file.
+
+    `only` limits the check to the rules on those columns (the fields a row changes: the rest are
+    the server's own values) plus the rules across fields (approver, support group).
+    """
+    if only is None:
+        return check_values(values, _UPDATE_RULES, row)
+    chosen = [r for c in only for r in _RULES_BY_COLUMN.get(c, ())]
+    return check_values(values, [*chosen, *CROSS_FIELD_RULES], row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +251,7 @@ def _row(
 
 
 _UPDATE_RULES = update_rules()
+CROSS_FIELD_RULES = (APPROVER_ONLY_WHEN_CLOSING, APPROVER_REQUIRED_WHEN_CLOSING, GROUP_UNLESS_CLOSED)
+_RULES_BY_COLUMN: dict[str, list[Rule]] = {}
+for _rule in _UPDATE_RULES:
+    _RULES_BY_COLUMN.setdefault(_rule.column, []).append(_rule)

@@ -34,6 +34,11 @@ class WorkUnit:
         return tuple(r.row for r in self.rows)
 
 
+def ticket_of(row: Any) -> str:
+    """The ticket a row is about: its `ticket_id`, or the `child_id` of a release row."""
+    return str(getattr(row, "ticket_id", None) or getattr(row, "child_id", ""))
+
+
 @dataclass(frozen=True)
 class RowResult:
     """What one attempt decided for one row."""

@@ -20,7 +20,7 @@ from batch.backoff import RetryPolicy
 from batch.clock import Clock
 from batch.engine import Engine, StopState
 from batch.journal import Journal, RunState, journal_path_for
-from batch.kind import JobKind, WorkUnit
+from batch.kind import JobKind, WorkUnit, ticket_of
 from batch.ledger import default_ledger_path, write_ledger
 from batch.metered_api import MeteredApi
 from batch.outcome import Outcome, RowOutcome, exit_code_for
@@ -186,11 +186,7 @@ async def _run_engine(
 
 async def _note(run: RunState, unit: WorkUnit, attempt: int, intent: Mapping[str, Any]) -> None:
     """Commit the unit's intent before its send (a WAL commit without fsync: cheap, survives kill -9)."""
-    run.note_intents([(row.row, _ticket_of(row), attempt, dict(intent)) for row in unit.rows])
-
-
-def _ticket_of(row: Any) -> str:
-    return str(getattr(row, "ticket_id", None) or getattr(row, "child_id", ""))
+    run.note_intents([(row.row, ticket_of(row), attempt, dict(intent)) for row in unit.rows])
 
 
 def _record_skipped(run: RunState, job: PreparedJob) -> None:

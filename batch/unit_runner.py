@@ -19,7 +19,7 @@ import structlog
 
 from batch.backoff import RetryPolicy
 from batch.clock import Clock
-from batch.kind import AttemptContext, JobKind, RowResult, WorkUnit
+from batch.kind import AttemptContext, JobKind, RowResult, WorkUnit, ticket_of
 from batch.outcome import Outcome, RowOutcome
 from batch.uom.errors import (
     AuthFailure,
@@ -161,7 +161,7 @@ def _failed(unit: WorkUnit, exc: UomError) -> list[RowResult]:
     return [
         RowResult(
             row=row.row,
-            ticket_id=_ticket_of(row),
+            ticket_id=ticket_of(row),
             outcome=Outcome.FAILED,
             request_id=exc.request_id,
             error_type=exc.error_type or type(exc).__name__,
@@ -170,10 +170,6 @@ def _failed(unit: WorkUnit, exc: UomError) -> list[RowResult]:
         )
         for row in unit.rows
     ]
-
-
-def _ticket_of(row: Any) -> str:
-    return str(getattr(row, "ticket_id", None) or getattr(row, "child_id", ""))
 
 
 def _outcomes(

@@ -97,7 +97,7 @@ async def run_unit(unit: WorkUnit, deps: UnitDeps, intent: Mapping[str, Any] | N
         except UomError as exc:
             wait = _next_wait(exc, unit, deps, tally)
             if wait is None:
-                return _outcomes(unit, deps, tally, started, _failed(unit, exc))
+                return _outcomes(unit, deps, tally, started, _failed(unit, exc, tally.intent is not None))
             await deps.clock.sleep(wait)
             continue
         deps.on_auth(False)
@@ -151,7 +151,11 @@ def _budget(step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, 
     return None
 
 
-def _failed(unit: WorkUnit, exc: UomError) -> list[RowResult]:
+def _failed(unit: WorkUnit, exc: UomError, maybe_landed: bool) -> list[RowResult]:
+    """Every row of the unit failed with `exc`; says so when an earlier send may have landed."""
+    message = exc.error_message or str(exc)
+    if maybe_landed:
+        message += " (an earlier send's reply was lost and it may have landed: check the ticket)"
     detail = exc.error_detail
     detail_text = (
         None
@@ -165,7 +169,7 @@ def _failed(unit: WorkUnit, exc: UomError) -> list[RowResult]:
             outcome=Outcome.FAILED,
             request_id=exc.request_id,
             error_type=exc.error_type or type(exc).__name__,
-            error_message=exc.error_message or str(exc),
+            error_message=message,
             error_detail=detail_text,
         )
         for row in unit.rows

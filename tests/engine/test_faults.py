@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from batch.uom.emulator import Emulator
 
-from .support import MEMO, entries, memo_texts, run_file, write_job
+from .support import MEMO, SETTINGS, entries, memo_texts, run_file, write_job
 
 TICKET = "UTM1000001"
 ROW = {
@@ -102,3 +103,18 @@ async def test_transient_errors_beyond_the_budget_fail(emu: Emulator, url: str, 
     row = ran.row(2)
     assert (row["outcome"], row["error_type"], row["attempts"]) == ("failed", "SYSTEM_ERROR", 5)
     assert entries(emu, "UpdateTicket") == []
+
+
+async def test_budget_spent_after_a_lost_reply_says_it_may_have_landed(
+    emu: Emulator, url: str, tmp_path: Path
+) -> None:
+    """With no retries left after a lost reply, the failed row warns that the send may have landed."""
+    other = next(p for p in ("高", "中", "低") if p != emu.tickets["UTM1000070"]["Priority"])
+    job = write_job(tmp_path / "job.csv", [{"TicketId": "UTM1000070", "Priority": other}])
+    emu.script("UpdateTicket", "drop_after")
+    no_retries = replace(SETTINGS, policy=replace(SETTINGS.policy, max_transient=0))
+    ran = await run_file(job, url, no_retries)
+    row = ran.row(2)
+    assert (row["outcome"], row["error_type"]) == ("failed", "OutcomeUnknown")
+    assert "may have landed" in row["error_message"]
+    assert emu.tickets["UTM1000070"]["Priority"] == other  # it had, indeed

@@ -25,6 +25,8 @@ def summary_lines(report: RunReport) -> list[str]:
     ]
     if report.stop.message:
         lines.append(f"stopped early: {report.stop.message}")
+    if report.counts.get(Outcome.SKIPPED, 0):
+        lines.append("to finish: run the same command again; it resumes where this run stopped")
     return lines
 
 

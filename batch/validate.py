@@ -35,6 +35,7 @@ from batch.conditions import (
     one_of,
     value,
 )
+from batch.errors import JobFileError
 
 ROW = "row"
 EXCERPT_CHARS = 40
@@ -246,6 +247,20 @@ def _problems(data: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) ->
     if not parts:
         return pl.DataFrame(schema=PROBLEM_SCHEMA)
     return pl.concat(parts).sort([ROW, "__order"]).drop("__order")
+
+
+def check_header(
+    columns: Sequence[str],
+    source: str,
+    *,
+    known: Collection[str],
+    required: Sequence[str],
+    refused: Mapping[str, str] | None = None,
+) -> None:
+    """JobFileError naming every unknown, refused or missing column of `source`."""
+    problems = column_problems(columns, known=known, required=required, refused=refused)
+    if problems:
+        raise JobFileError(f"{source}: " + "; ".join(problems))
 
 
 def column_problems(

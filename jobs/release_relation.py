@@ -15,9 +15,8 @@ from typing import Any
 import polars as pl
 
 from batch.conditions import filled, same
-from batch.errors import JobFileError
 from batch.uom.spec import RELEASE_FIELDS
-from batch.validate import ROW, Rule, column_problems, condition, required
+from batch.validate import ROW, Rule, check_header, condition, required
 from jobs.fields import ACTION, INVALID, REQUIRED, value_rules
 
 name = "release-relation"
@@ -41,9 +40,7 @@ def recognises(columns: Collection[str]) -> tuple[str, ...]:
 def check_columns(columns: Sequence[str], source: str) -> None:
     """JobFileError naming every unknown, refused or missing column."""
     fixed = {"OfficeId": "is fixed by the API (IIJ00000001)", "Locale": "is fixed by the API (0)"}
-    problems = column_problems(columns, known=known_columns(), required=(MASTER, CHILD), refused=fixed)
-    if problems:
-        raise JobFileError(f"{source}: " + "; ".join(problems))
+    check_header(columns, source, known=known_columns(), required=(MASTER, CHILD), refused=fixed)
 
 
 NOT_OWN_MASTER = condition(

@@ -30,15 +30,14 @@ from batch.conditions import (
     names_in,
     one_of,
 )
-from batch.errors import JobFileError
 from batch.uom import spec
 from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
 from batch.validate import (
     ROW,
     Rule,
     Violation,
+    check_header,
     check_values,
-    column_problems,
     condition,
     required,
 )
@@ -89,9 +88,7 @@ def recognises(columns: Collection[str]) -> tuple[str, ...]:
 def check_columns(columns: Sequence[str], source: str) -> None:
     """JobFileError naming every unknown, refused or missing column."""
     refused = dict.fromkeys(TIMESTAMPS, "is a concurrency timestamp: it always comes from the fetched ticket")
-    problems = column_problems(columns, known=known_columns(), required=(TICKET,), refused=refused)
-    if problems:
-        raise JobFileError(f"{source}: " + "; ".join(problems))
+    check_header(columns, source, known=known_columns(), required=(TICKET,), refused=refused)
 
 
 # Rules shared by the job file (before the fetch) and the merged update (after it).

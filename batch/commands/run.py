@@ -37,10 +37,14 @@ def register(subparsers: Any) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Limits, retries, ledger and journal options (shared with `demo`)."""
+    """Limits and retries; ledger, journal and logging."""
+    _add_limit_arguments(parser.add_argument_group("limits and retries"))
+    _add_record_arguments(parser.add_argument_group("ledger, journal and logging"))
+
+
+def _add_limit_arguments(group: argparse._ArgumentGroup) -> None:
     defaults = RunSettings()
     policy = defaults.policy
-    group = parser.add_argument_group("run")
     group.add_argument(
         "--rate",
         type=float,
@@ -76,6 +80,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help=f"retries per row after timeouts, resets, 5xx, SYSTEM_ERROR (default {policy.max_transient})",
     )
+
+
+def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--ledger",
         type=Path,

@@ -63,10 +63,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from batch.clock import SystemClock  # noqa: E402
+from batch.commands.demo_jobs import write_job  # noqa: E402
 from batch.commands.prepare import prepare_job  # noqa: E402
-from batch.demo_jobs import write_job  # noqa: E402
-from batch.logs import configure_logging  # noqa: E402
-from batch.run_job import RunReport, RunSettings, run_job  # noqa: E402
+from batch.output.logs import configure_logging  # noqa: E402
+from batch.runs.run_job import RunReport, RunSettings, run_job  # noqa: E402
 from batch.uom.client import UomClient  # noqa: E402
 from batch.uom.credentials import Credentials, credentials_for  # noqa: E402
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets  # noqa: E402

@@ -31,8 +31,8 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from batch.load import load_job  # noqa: E402
-from batch.validate import validate  # noqa: E402
+from batch.jobfile.load import load_job  # noqa: E402
+from batch.validation.rules import validate  # noqa: E402
 from jobs import update_ticket  # noqa: E402
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import replace
 from functools import cache
 
-from batch.conditions import Cond, equals, filled, one_of
 from batch.uom import spec
 from batch.uom.spec import ErrorType, Field, TicketKind
-from batch.validate import Rule, calendar_datetime, choice, condition, max_bytes, max_chars, shape
+from batch.validation.conditions import Cond, equals, filled, one_of
+from batch.validation.rules import Rule, calendar_datetime, choice, condition, max_bytes, max_chars, shape
 
 REQUIRED = ErrorType.PARAMETER_REQUIRED.value
 TOO_LONG = ErrorType.PARAMETER_TOO_LONG.value

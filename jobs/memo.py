@@ -15,10 +15,10 @@ from collections.abc import Mapping, Sequence
 
 import polars as pl
 
-from batch.conditions import Cond, always, empty, equals, filled, full_match, one_of
-from batch.json_records import any_record, decode_expr, malformed
 from batch.uom.spec import MEMO_CLASS, MEMO_FIELDS, MEMO_LIST, MEMO_SEQ, MEMO_TEXT, MemoOp
-from batch.validate import Rule, condition
+from batch.validation.conditions import Cond, always, empty, equals, filled, full_match, one_of
+from batch.validation.json_records import any_record, decode_expr, malformed
+from batch.validation.rules import Rule, condition
 from jobs.fields import INVALID, REQUIRED, value_rules
 
 KEYS = (MEMO_SEQ, MEMO_CLASS, MEMO_TEXT)

@@ -15,8 +15,8 @@ from types import ModuleType
 import polars as pl
 
 from batch.errors import JobFileError
-from batch.load import LoadedJob
-from batch.validate import ValidationResult, validate
+from batch.jobfile.load import LoadedJob
+from batch.validation.rules import ValidationResult, validate
 from jobs import release_relation, update_ticket
 from jobs.fields import ACTION
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import polars as pl
 
-from batch.conditions import filled, same
 from batch.uom.spec import RELEASE_FIELDS
-from batch.validate import ROW, Rule, check_header, condition, required
+from batch.validation.conditions import filled, same
+from batch.validation.rules import ROW, Rule, check_header, condition, required
 from jobs.fields import ACTION, INVALID, REQUIRED, value_rules
 
 name = "release-relation"

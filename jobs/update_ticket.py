@@ -19,7 +19,9 @@ from typing import Any
 
 import polars as pl
 
-from batch.conditions import (
+from batch.uom import spec
+from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
+from batch.validation.conditions import (
     Values,
     any_of,
     empty,
@@ -30,9 +32,7 @@ from batch.conditions import (
     names_in,
     one_of,
 )
-from batch.uom import spec
-from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
-from batch.validate import (
+from batch.validation.rules import (
     ROW,
     Rule,
     Violation,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.load import load_job
+from batch.jobfile.load import load_job
 from jobs import update_ticket
 from jobs.registry import check_job
 from samples import make_samples

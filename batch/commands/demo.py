@@ -15,13 +15,13 @@ from typing import Any
 
 import anyio
 
-from batch.backoff import RetryPolicy
 from batch.clock import SystemClock
+from batch.commands.demo_jobs import write_demo_jobs
 from batch.commands.prepare import prepare_job
-from batch.demo_jobs import write_demo_jobs
-from batch.logs import configure_logging
-from batch.run_job import RunReport, RunSettings, run_job
-from batch.summary import print_summary
+from batch.engine.backoff import RetryPolicy
+from batch.output.logs import configure_logging
+from batch.runs.run_job import RunReport, RunSettings, run_job
+from batch.runs.summary import print_summary
 from batch.uom.client import UomClient
 from batch.uom.credentials import Credentials, credentials_for
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets

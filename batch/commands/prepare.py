@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import structlog
 
-from batch.load import ROW, LoadedJob, load_job
+from batch.jobfile.load import ROW, LoadedJob, load_job
 from batch.outcome import Outcome, RowOutcome
-from batch.run_job import PreparedJob
-from batch.validate import ValidationResult
+from batch.runs.run_job import PreparedJob
+from batch.validation.rules import ValidationResult
 from jobs.kinds import engine_kind
 from jobs.registry import check_job
 

@@ -9,14 +9,14 @@ from typing import Any
 
 import anyio
 
-from batch.backoff import RetryPolicy
 from batch.clock import SystemClock
 from batch.commands.prepare import add_job_arguments, prepare_job
+from batch.commands.settings import load_credentials
+from batch.engine.backoff import RetryPolicy
 from batch.errors import ConfigError
-from batch.logs import configure_logging
-from batch.run_job import RunReport, RunSettings, run_job
-from batch.settings import load_credentials
-from batch.summary import print_summary
+from batch.output.logs import configure_logging
+from batch.runs.run_job import RunReport, RunSettings, run_job
+from batch.runs.summary import print_summary
 from batch.uom.client import UomClient
 from batch.uom.credentials import Credentials
 from jobs.kinds import engine_kind

@@ -17,8 +17,8 @@ from rich.table import Table
 from rich.text import Text
 
 from batch.commands.prepare import add_job_arguments
-from batch.load import load_job
-from batch.rejects import default_rejects_path, write_rejects
+from batch.jobfile.load import load_job
+from batch.output.rejects import default_rejects_path, write_rejects
 from jobs.registry import CheckedJob, check_job
 
 SHOWN_PROBLEMS = 20

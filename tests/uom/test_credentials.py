@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from batch.commands.settings import load_credentials
 from batch.errors import ConfigError
-from batch.settings import load_credentials
 from batch.uom.credentials import Credentials, InsecureTransportWarning, Secret
 
 SECRET = "1234567890ABCDEFGHIJabcdefghijklmnopqr+1"

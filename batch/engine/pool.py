@@ -1,0 +1,130 @@
+"""The worker pool: a fixed set of workers pulls units from the job as they free up.
+
+Units are produced lazily (memory stays flat in the job's size) and a worker takes the next one
+only when it is free, so nothing is taken before there is capacity for it. Units with the same key
+(one ticket, or one master) never run at the same time and keep file order: a worker that finds
+its unit's key busy hands it to the worker holding the key, which runs it next.
+
+Stopping: `request_stop` (first Ctrl-C, or repeated AUTH_FAILURE) stops taking new units and lets
+in-flight ones finish; a second Ctrl-C cancels them (their rows stay in flight in the journal and
+are checked on resume).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections import deque
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import structlog
+
+from batch.engine.unit_runner import UnitDeps, run_unit
+from batch.kind import WorkUnit
+from batch.runs.recorder import Recorder
+
+log = structlog.get_logger("batch")
+
+
+@dataclass
+class StopState:
+    """Why the run stopped taking new units, if it did."""
+
+    interrupted: bool = False
+    auth_stopped: bool = False
+    message: str = ""
+
+
+class Engine:
+    """Runs units through `concurrency` workers and records every outcome."""
+
+    def __init__(
+        self,
+        deps: UnitDeps,
+        recorder: Recorder,
+        *,
+        concurrency: int,
+        auth_stop_after: int = 3,
+        handle_signals: bool = False,
+    ) -> None:
+        self._deps = deps
+        self._recorder = recorder
+        self._concurrency = concurrency
+        self._auth_stop_after = auth_stop_after
+        self._handle_signals = handle_signals
+        self._auth_streak = 0
+        self._busy: dict[str, deque[WorkUnit]] = {}
+        self._in_flight: Mapping[int, Mapping[str, Any]] = {}
+        self._stopping = anyio.Event()
+        self.stop = StopState()
+        deps.on_auth = self._on_auth
+
+    def request_stop(self, *, interrupted: bool = False, message: str = "") -> None:
+        """Take no new units; in-flight ones finish."""
+        self.stop.interrupted |= interrupted
+        self.stop.message = self.stop.message or message
+        self._stopping.set()
+
+    async def run(self, units: Iterator[WorkUnit], in_flight: Mapping[int, Mapping[str, Any]]) -> StopState:
+        """Apply every unit (or until stopped); `in_flight` maps rows to their journalled intents."""
+        self._in_flight = in_flight
+        async with anyio.create_task_group() as tg:
+            if self._handle_signals:
+                tg.start_soon(self._watch_signals, tg.cancel_scope)
+            todo = iter(units)
+            async with anyio.create_task_group() as pool:
+                for _ in range(self._concurrency):
+                    pool.start_soon(self._work, todo)
+            tg.cancel_scope.cancel()  # the signal watcher is done too
+        self._recorder.flush()
+        return self.stop
+
+    async def _work(self, todo: Iterator[WorkUnit]) -> None:
+        # Workers share one lazy iterator: a unit is taken only when a worker is free (no queue,
+        # no task per row). It is safe without a lock: taking one never awaits.
+        for unit in todo:
+            if self._stopping.is_set():
+                return
+            if unit.key in self._busy:
+                self._busy[unit.key].append(unit)  # its holder runs it after the current one
+                continue
+            self._busy[unit.key] = deque([unit])
+            await self._drain_key(unit.key)
+
+    async def _drain_key(self, key: str) -> None:
+        queue = self._busy[key]
+        try:
+            while queue and not self._stopping.is_set():
+                unit = queue.popleft()
+                self._recorder.add(await run_unit(unit, self._deps, self._intent_for(unit)))
+        finally:
+            del self._busy[key]
+
+    def _intent_for(self, unit: WorkUnit) -> Mapping[str, Any] | None:
+        for row in unit.row_numbers:
+            noted = self._in_flight.get(row)
+            if noted is not None:
+                return noted["intent"]
+        return None
+
+    def _on_auth(self, failed: bool) -> None:
+        """Count AUTH_FAILUREs in a row; enough of them stop the run instead of failing every row."""
+        self._auth_streak = self._auth_streak + 1 if failed else 0
+        if self._auth_streak >= self._auth_stop_after and not self.stop.auth_stopped:
+            self.stop.auth_stopped = True
+            self.request_stop(
+                message=f"stopped: {self._auth_streak} AUTH_FAILURE replies in a row; "
+                "check UOM_ACCESS_KEY / UOM_SECRET_KEY and the clock (Expire)"
+            )
+
+    async def _watch_signals(self, scope: anyio.CancelScope) -> None:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            async for _ in signals:
+                if self._stopping.is_set() and self.stop.interrupted:
+                    log.warning("batch.run_aborted", reason="second interrupt")
+                    scope.cancel()
+                    return
+                log.warning("batch.run_stopping", reason="interrupt; Ctrl-C again to abort")
+                self.request_stop(interrupted=True, message="interrupted")

@@ -1,0 +1,202 @@
+"""One unit's life: attempts, and what each API error means for the next one.
+
+The kind's `apply` makes one attempt; this module decides whether there is another. Errors are
+sorted by one table keyed on the exception's class (its most specific entry wins), not by an
+if/elif chain.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+import orjson
+import structlog
+
+from batch.clock import Clock
+from batch.engine.backoff import RetryPolicy
+from batch.kind import AttemptContext, JobKind, RowResult, WorkUnit, ticket_of
+from batch.outcome import Outcome, RowOutcome
+from batch.uom.errors import (
+    AuthFailure,
+    Conflict,
+    OutcomeUnknown,
+    RateLimited,
+    Retryable,
+    UomError,
+)
+
+log = structlog.get_logger("batch")
+MAX_RATE_LIMITED_WAITS = 1000  # 429s spend no attempt; this only stops an endless loop
+
+
+class Step(Enum):
+    """What happens after an attempt failed with an API error."""
+
+    FAIL = "fail"  # final for the unit's rows
+    AUTH = "auth"  # final, and counts towards stopping the run
+    CONFLICT = "conflict"  # refetch, merge again, send again
+    RATE = "rate"  # wait as told; spends no attempt
+    TRANSIENT = "transient"  # back off and try again
+    UNKNOWN = "unknown"  # like TRANSIENT, and first check whether it landed
+
+
+STEPS: dict[type[UomError], Step] = {
+    UomError: Step.FAIL,
+    AuthFailure: Step.AUTH,
+    Conflict: Step.CONFLICT,
+    RateLimited: Step.RATE,
+    Retryable: Step.TRANSIENT,
+    OutcomeUnknown: Step.UNKNOWN,
+}
+
+
+def step_for(exc: UomError) -> Step:
+    """The step for an error: the entry of its nearest class in STEPS."""
+    return next(STEPS[c] for c in type(exc).__mro__ if c in STEPS)
+
+
+@dataclass
+class UnitDeps:
+    """What every unit's life needs from the run."""
+
+    kind: JobKind
+    api: Any
+    policy: RetryPolicy
+    clock: Clock
+    rng: random.Random
+    note_intent: Callable[[WorkUnit, int, Mapping[str, Any]], Awaitable[None]]
+    on_auth: Callable[[bool], None]  # True: an AUTH_FAILURE; False: a call that authenticated
+
+
+@dataclass
+class Tally:
+    """One unit's counters across attempts."""
+
+    attempts: int = 0
+    conflicts: int = 0
+    transient: int = 0
+    rate_waits: int = 0
+    intent: Mapping[str, Any] | None = None
+    noted: dict[str, Any] = field(default_factory=dict)
+
+
+async def run_unit(unit: WorkUnit, deps: UnitDeps, intent: Mapping[str, Any] | None) -> list[RowOutcome]:
+    """Attempt the unit until it has a final outcome per row (or its retry budget is spent)."""
+    started = deps.clock.now()
+    tally = Tally(intent=intent)
+    while True:
+        tally.attempts += 1
+        ctx = AttemptContext(tally.attempts, tally.intent, _noter(unit, deps, tally))
+        try:
+            results = await deps.kind.apply(unit, deps.api, ctx)
+        except UomError as exc:
+            wait = _next_wait(exc, unit, deps, tally)
+            if wait is None:
+                return _outcomes(unit, deps, tally, started, _failed(unit, exc, tally.intent is not None))
+            await deps.clock.sleep(wait)
+            continue
+        deps.on_auth(False)
+        return _outcomes(unit, deps, tally, started, results)
+
+
+def _noter(unit: WorkUnit, deps: UnitDeps, tally: Tally) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
+    async def note(intent: Mapping[str, Any]) -> None:
+        await deps.note_intent(unit, tally.attempts, intent)
+        tally.noted = dict(intent)
+
+    return note
+
+
+def _next_wait(exc: UomError, unit: WorkUnit, deps: UnitDeps, tally: Tally) -> float | None:
+    """Seconds to wait before the next attempt, or None when the unit fails now."""
+    step = step_for(exc)
+    if step is Step.AUTH:
+        deps.on_auth(True)
+    if step is Step.UNKNOWN and tally.noted:
+        tally.intent = tally.noted  # the send may have landed: the next attempt checks first
+    # After a conflict the intent of an earlier unknown send is kept: that send may still land
+    # late, and checking for it again costs nothing.
+    wait = _budget(step, exc, deps.policy, deps.rng, tally)
+    if wait is not None:
+        log.info(
+            "batch.row_retry",
+            row=unit.row_numbers[0],
+            ticket_id=unit.key,  # the ticket (update-ticket) or the master (release-relation)
+            attempt=tally.attempts,
+            step=step.value,
+            error_type=exc.error_type or type(exc).__name__,
+            request_id=exc.request_id,
+            wait_s=round(wait, 3),
+        )
+    return wait
+
+
+def _budget(step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, tally: Tally) -> float | None:
+    if step is Step.CONFLICT:
+        tally.conflicts += 1
+        return policy.delay_s(tally.conflicts, rng) if policy.may_retry_conflict(tally.conflicts) else None
+    if step is Step.RATE:
+        tally.attempts -= 1
+        tally.rate_waits += 1
+        retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
+        return policy.retry_after_s(retry_after) if tally.rate_waits < MAX_RATE_LIMITED_WAITS else None
+    if step in (Step.TRANSIENT, Step.UNKNOWN):
+        tally.transient += 1
+        return policy.delay_s(tally.transient, rng) if policy.may_retry_transient(tally.transient) else None
+    return None
+
+
+def _failed(unit: WorkUnit, exc: UomError, maybe_landed: bool) -> list[RowResult]:
+    """Every row of the unit failed with `exc`; says so when an earlier send may have landed."""
+    message = exc.error_message or str(exc)
+    if maybe_landed:
+        message += " (an earlier send's reply was lost and it may have landed: check the ticket)"
+    detail = exc.error_detail
+    detail_text = (
+        None
+        if detail is None
+        else (detail if isinstance(detail, str) else orjson.dumps(detail).decode("utf-8"))
+    )
+    return [
+        RowResult(
+            row=row.row,
+            ticket_id=ticket_of(row),
+            outcome=Outcome.FAILED,
+            request_id=exc.request_id,
+            error_type=exc.error_type or type(exc).__name__,
+            error_message=message,
+            error_detail=detail_text,
+        )
+        for row in unit.rows
+    ]
+
+
+def _outcomes(
+    unit: WorkUnit, deps: UnitDeps, tally: Tally, started: datetime, results: Sequence[RowResult]
+) -> list[RowOutcome]:
+    finished = deps.clock.now()
+    return [
+        RowOutcome(
+            row=r.row,
+            action=deps.kind.name,
+            ticket_id=r.ticket_id,
+            outcome=r.outcome,
+            attempts=max(tally.attempts, 1),
+            conflicts=tally.conflicts,
+            error_type=r.error_type,
+            error_message=r.error_message,
+            error_detail=r.error_detail,
+            request_id=r.request_id,
+            changed_fields=tuple(r.changed_fields),
+            before=dict(r.before),
+            after=dict(r.after),
+            started_at=started,
+            finished_at=finished,
+        )
+        for r in results
+    ]

@@ -1,0 +1,200 @@
+"""The durable journal: one SQLite file recording runs, row outcomes and pre-send intents.
+
+SQLite in WAL mode with ``synchronous=NORMAL``: a committed transaction survives ``kill -9`` of
+the process (not necessarily a power cut), without an fsync per row. The connection holds the
+file in ``locking_mode=EXCLUSIVE``, so a second process opening the same journal gets a clear
+`JournalError` instead of two runs interleaving; use it from one thread at a time. Schema
+version: ``PRAGMA user_version``; the file is recognised by ``PRAGMA application_id``.
+
+Runs and resume: `Journal.begin` resumes the latest run when it did not complete (no end
+record, or ended ``interrupted``/``auth_stopped``/``failed``) and the job (SHA-256 and kind) is
+the same; refuses when that job changed (unless ``force_new``); and starts a new run after a
+``completed`` one, so a nightly job does its work every night.
+
+Intents: before a send whose result may be unknown, the engine notes what it is about to do
+(`RunState.note_intent`) in the intent log beside the journal (batch.intent_log: one append per
+send, far cheaper than a commit). A row with a final outcome in the journal is settled; an intent
+of a row without one marks a row that was in flight: refetch, don't resend. (Schema v1's
+`intents` table is no longer written.)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any, Self
+
+from batch.journal.intent_log import IntentLog
+from batch.journal.run_state import (
+    END_STATUSES,
+    OUTCOME_COLUMNS,
+    JournalError,
+    RunState,
+    sqlite_errors,
+    utc_now,
+)
+
+__all__ = ["END_STATUSES", "Journal", "JournalError", "RunState", "journal_path_for"]
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x554F4D42  # "UOMB"
+_SECRET_KEY = re.compile(r"secret|passw", re.IGNORECASE)
+_REDACTED = frozenset({"", "*", "***", "redacted", "<redacted>", "[redacted]"})
+_SCHEMA = f"""
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY, job_sha256 TEXT NOT NULL, kind TEXT NOT NULL,
+    job_path TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, end_status TEXT,
+    settings_json TEXT NOT NULL, tool_version TEXT NOT NULL);
+CREATE TABLE outcomes (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), {OUTCOME_COLUMNS},
+    PRIMARY KEY (run_id, row));
+CREATE TABLE intents (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), row INTEGER NOT NULL,
+    ticket_id TEXT NOT NULL, attempt INTEGER NOT NULL, intent_json TEXT NOT NULL,
+    noted_at TEXT NOT NULL, PRIMARY KEY (run_id, row));
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+
+
+def intent_log_path(journal_path: Path) -> Path:
+    """The intent log beside a journal (`<journal>-intents`, like SQLite's own `-wal`)."""
+    return journal_path.with_name(journal_path.name + "-intents")
+
+
+def journal_path_for(job_path: Path) -> Path:
+    """The journal's conventional place: ``<job file name>.journal.sqlite`` beside the job."""
+    return job_path.with_name(job_path.name + ".journal.sqlite")
+
+
+class Journal:
+    """An open journal file. Use `Journal.open` as a context manager."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+        self._intents = IntentLog(intent_log_path(path))
+
+    @classmethod
+    def open(cls, path: Path | str) -> Self:
+        """Open or create the journal at `path`; `JournalError` if it is not one we can use."""
+        path = Path(path)
+        with sqlite_errors(path, "opening"):
+            conn = sqlite3.connect(
+                path, timeout=0.5, isolation_level=None, check_same_thread=False
+            )  # allow anyio.to_thread
+            try:
+                _configure(conn)
+                _ensure_schema(conn, path)
+            except BaseException:
+                conn.close()
+                raise
+        return cls(path, conn)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (committed data is already durable)."""
+        self._intents.close()
+        self._conn.close()
+
+    def begin(
+        self,
+        job_sha256: str,
+        kind: str,
+        job_path: Path | str,
+        settings: dict[str, Any],
+        tool_version: str,
+        *,
+        force_new: bool = False,
+        resume_only: bool = False,
+    ) -> RunState:
+        """Resume the latest run of this job if it did not complete, else start a new run.
+
+        `resume_only` (the CLI's --resume) refuses to start a new run: there must be one to resume.
+        """
+        _refuse_secrets(settings)
+        with sqlite_errors(self.path, "starting a run"):
+            latest = self._conn.execute(
+                "SELECT run_id, job_sha256, kind, job_path, end_status FROM runs ORDER BY run_id DESC LIMIT 1"
+            ).fetchone()
+            if latest is not None and latest[4] != "completed" and not force_new:
+                self._check_same_job(latest, job_sha256, kind)
+                return self._resume(latest[0])
+            if resume_only:
+                raise JournalError(
+                    f"{self.path}: nothing to resume (no interrupted run of this job);"
+                    " run without --resume to start a new run"
+                )
+            return self._new_run(job_sha256, kind, str(job_path), settings, tool_version)
+
+    def _check_same_job(self, latest: tuple[Any, ...], job_sha256: str, kind: str) -> None:
+        run_id, old_sha, old_kind, old_path, _ = latest
+        if (old_sha, old_kind) != (job_sha256, kind):
+            raise JournalError(
+                f"{self.path}: job file changed since the interrupted run {run_id} of {old_path}"
+                f" ({old_kind}, sha256 {old_sha[:12]}; now {kind}, sha256 {job_sha256[:12]});"
+                " refusing to resume: start a new run with --new-run or delete the journal"
+            )
+
+    def _resume(self, run_id: int) -> RunState:
+        self._conn.execute("UPDATE runs SET ended_at = NULL, end_status = NULL WHERE run_id = ?", (run_id,))
+        return RunState(self._conn, self.path, run_id, self._intents, resumed=True)
+
+    def _new_run(
+        self, job_sha256: str, kind: str, job_path: str, settings: dict[str, Any], tool_version: str
+    ) -> RunState:
+        blob = json.dumps(settings, sort_keys=True, ensure_ascii=False, default=str)
+        cur = self._conn.execute(
+            "INSERT INTO runs (job_sha256, kind, job_path, started_at, settings_json,"
+            " tool_version) VALUES (?, ?, ?, ?, ?, ?)",
+            (job_sha256, kind, job_path, utc_now(), blob, tool_version),
+        )
+        assert cur.lastrowid is not None
+        return RunState(self._conn, self.path, cur.lastrowid, self._intents, resumed=False)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")  # one process per journal
+    if conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] != "wal":
+        raise sqlite3.OperationalError("cannot switch to WAL mode")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if tables == 0:
+        conn.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
+    elif app_id != APPLICATION_ID or version == 0:
+        raise JournalError(f"{path}: an SQLite file, but not a uom-batch journal")
+    elif version > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path}: journal schema v{version} is newer than this uom-batch"
+            f" understands (v{SCHEMA_VERSION}); upgrade uom-batch"
+        )
+
+
+def _refuse_secrets(settings: object, where: str = "settings") -> None:
+    """Defence in depth: the caller redacts; a secret-looking key with a real value is a bug."""
+    if isinstance(settings, dict):
+        for key, value in settings.items():
+            named_secret = _SECRET_KEY.search(str(key)) is not None
+            if named_secret and not _is_redacted(value):
+                raise ValueError(f"{where}.{key} looks like a secret; redact it before journalling")
+            _refuse_secrets(value, f"{where}.{key}")
+    elif isinstance(settings, list | tuple):
+        for i, item in enumerate(settings):
+            _refuse_secrets(item, f"{where}[{i}]")
+
+
+def _is_redacted(value: object) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _REDACTED)

@@ -1,0 +1,232 @@
+"""One run in the journal: what is done, what was in flight, and recording more.
+
+The journal (batch.journal.journal_file) opens the file and decides which run this is; a `RunState` is that
+run's view: its outcomes in SQLite, its intents in the intent log beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from batch.errors import BatchError
+from batch.journal.intent_log import IntentLog
+from batch.outcome import Outcome, RowOutcome
+
+END_STATUSES = frozenset({"completed", "interrupted", "auth_stopped", "failed"})
+
+OUTCOME_COLUMNS = (
+    "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
+    " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at"
+)
+
+
+class JournalError(BatchError):
+    """The journal cannot be used: not a journal, newer, locked, broken, or a changed job."""
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+@contextmanager
+def sqlite_errors(path: Path, doing: str) -> Iterator[None]:
+    """Turn sqlite3 failures into a `JournalError` naming the file (a broken journal is fatal)."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise JournalError(f"{path}: journal in use by another uom-batch process") from exc
+        raise JournalError(f"{path}: {doing} failed: {exc}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise JournalError(f"{path}: not a uom-batch journal ({exc})") from exc
+
+
+class RunState:
+    """One run in the journal: what is done, what was in flight, and recording more."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, run_id: int, intents: IntentLog, *, resumed: bool
+    ) -> None:
+        self._intents = intents
+        self._conn = conn
+        self._path = path
+        self.run_id = run_id
+        self.resumed = resumed
+
+    @contextmanager
+    def _transaction(self, doing: str) -> Iterator[None]:
+        with sqlite_errors(self._path, doing):
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def final_rows(self) -> set[int]:
+        """Rows that already have a final outcome (anything but skipped) in this run."""
+        with sqlite_errors(self._path, "reading outcomes"):
+            cur = self._conn.execute(
+                "SELECT row FROM outcomes WHERE run_id = ? AND outcome != ?",
+                (self.run_id, Outcome.SKIPPED.value),
+            )
+            return {r for (r,) in cur}
+
+    def in_flight(self) -> dict[int, dict[str, Any]]:
+        """Rows noted before a send, no final outcome: {row: {ticket_id, attempt, noted_at, intent}}."""
+        with sqlite_errors(self._path, "reading intents"):
+            noted = self._intents.entries(self.run_id)
+            done = self._final_among(list(noted))
+        return {row: entry for row, entry in noted.items() if row not in done}
+
+    def _final_among(self, rows: list[int]) -> set[int]:
+        done: set[int] = set()
+        for start in range(0, len(rows), 900):  # SQLite's bound-parameter limit
+            chunk = rows[start : start + 900]
+            done.update(
+                r
+                for (r,) in self._conn.execute(
+                    f"SELECT row FROM outcomes WHERE run_id = ? AND outcome != ? AND row IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    (self.run_id, Outcome.SKIPPED.value, *chunk),
+                )
+            )
+        return done
+
+    def note_intent(self, row: int, ticket_id: str, attempt: int, intent: dict[str, Any]) -> None:
+        """Durably note what is about to be sent for `row` (written before returning)."""
+        self.note_intents([(row, ticket_id, attempt, intent)])
+
+    def note_intents(self, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
+        """Intents (row, ticket_id, attempt, intent), in the intent log with one system call."""
+        try:
+            self._intents.append(self.run_id, entries, utc_now())
+        except OSError as exc:
+            raise JournalError(f"{self._intents.path}: cannot note intents: {exc.strerror}") from None
+
+    def record(self, outcomes: Sequence[RowOutcome]) -> None:
+        """Upsert outcomes in one transaction (a final outcome settles the row's intent)."""
+        with self._transaction("recording outcomes"):
+            self._conn.executemany(
+                f"INSERT OR REPLACE INTO outcomes (run_id, {OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                [_outcome_to_db(self.run_id, o) for o in outcomes],
+            )
+        if self._intents.too_large():
+            self._intents.rewrite(self.run_id, self.in_flight().items())
+
+    def outcomes(self, batch_size: int = 1000) -> Iterator[RowOutcome]:
+        """All outcomes of this run ordered by row, streamed from the file."""
+        with sqlite_errors(self._path, "reading outcomes"):
+            cur = self._conn.execute(
+                f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE run_id = ? ORDER BY row", (self.run_id,)
+            )
+            while batch := cur.fetchmany(batch_size):
+                yield from (_outcome_from_db(r) for r in batch)
+
+    def counts(self) -> dict[Outcome, int]:
+        """Number of rows per outcome in this run (every outcome present, zero if none)."""
+        counts = dict.fromkeys(Outcome, 0)
+        with sqlite_errors(self._path, "counting outcomes"):
+            for name, n in self._conn.execute(
+                "SELECT outcome, count(*) FROM outcomes WHERE run_id = ? GROUP BY outcome", (self.run_id,)
+            ):
+                counts[Outcome(name)] = n
+        return counts
+
+    def error_summary(self) -> tuple[dict[str, int], int]:
+        """Rows per error type, and conflicts retried, over the whole run (resumed parts included)."""
+        with sqlite_errors(self._path, "summarising outcomes"):
+            types = dict(
+                self._conn.execute(
+                    "SELECT error_type, count(*) FROM outcomes WHERE run_id = ? AND error_type IS NOT NULL"
+                    " GROUP BY error_type ORDER BY error_type",
+                    (self.run_id,),
+                ).fetchall()
+            )
+            (conflicts,) = self._conn.execute(
+                "SELECT coalesce(sum(conflicts), 0) FROM outcomes WHERE run_id = ?", (self.run_id,)
+            ).fetchone()
+        return types, int(conflicts)
+
+    def reopen_failed(self, error_type: str) -> int:
+        """Turn this run's rows that failed with `error_type` into `skipped`, so a resume retries them."""
+        with sqlite_errors(self._path, "reopening rows"):
+            cur = self._conn.execute(
+                "UPDATE outcomes SET outcome = ? WHERE run_id = ? AND outcome = ? AND error_type = ?",
+                (Outcome.SKIPPED.value, self.run_id, Outcome.FAILED.value, error_type),
+            )
+        return cur.rowcount
+
+    def end(self, status: str) -> None:
+        """Write the run's end record; only ``completed`` makes the next invocation a new run."""
+        if status not in END_STATUSES:
+            raise ValueError(f"unknown end status {status!r}; expected one of {END_STATUSES}")
+        with sqlite_errors(self._path, "ending the run"):
+            self._conn.execute(
+                "UPDATE runs SET ended_at = ?, end_status = ? WHERE run_id = ?",
+                (utc_now(), status, self.run_id),
+            )
+        if status == "completed":
+            self._intents.clear()  # a completed run has nothing in flight
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    return None if stamp is None else stamp.astimezone(UTC).isoformat()
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+def _outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
+    return (
+        run_id,
+        o.row,
+        o.action,
+        o.ticket_id,
+        o.outcome.value,
+        o.attempts,
+        o.conflicts,
+        o.error_type,
+        o.error_message,
+        o.error_detail,
+        o.request_id,
+        _json(list(o.changed_fields)),
+        _json(o.before),
+        _json(o.after),
+        _iso(o.started_at),
+        _iso(o.finished_at),
+    )
+
+
+def _outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
+    return RowOutcome(
+        row=r[0],
+        action=r[1],
+        ticket_id=r[2],
+        outcome=Outcome(r[3]),
+        attempts=r[4],
+        conflicts=r[5],
+        error_type=r[6],
+        error_message=r[7],
+        error_detail=r[8],
+        request_id=r[9],
+        changed_fields=tuple(json.loads(r[10])),
+        before=json.loads(r[11]),
+        after=json.loads(r[12]),
+        started_at=_stamp(r[13]),
+        finished_at=_stamp(r[14]),
+    )
+
+
+def _stamp(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

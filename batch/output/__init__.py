@@ -1,0 +1,1 @@
+"""Tell: the ledger, the rejects file, progress, logs, and safe file writing."""

@@ -1,0 +1,1 @@
+"""One run end to end: journal, engine and ledger joined, the recorder between them, the summary."""

@@ -1,0 +1,221 @@
+"""One run of a validated job: journal, engine, ledger, summary. The CLI and the demo call this.
+
+The journal decides whether this is a new run or the resume of an interrupted one; every input
+row ends with exactly one outcome in it (invalid rows first, without sending them; rows the run
+never reached as `skipped`), and the ledger is written from it in input order.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from batch import __version__
+from batch.clock import Clock
+from batch.engine.backoff import RetryPolicy
+from batch.engine.metered_api import MeteredApi
+from batch.engine.pool import Engine, StopState
+from batch.engine.rate_meter import RateMeter
+from batch.engine.unit_runner import UnitDeps
+from batch.journal.journal_file import Journal, RunState, journal_path_for
+from batch.kind import JobKind, WorkUnit, ticket_of
+from batch.outcome import Outcome, RowOutcome, exit_code_for
+from batch.output.ledger import default_ledger_path, write_ledger
+from batch.output.progress import RunProgress
+from batch.runs.recorder import Recorder
+
+log = structlog.get_logger("batch")
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The knobs of a run; defaults are conservative (UOM documents no rate limit, D12)."""
+
+    rate_per_s: float | None = 10.0
+    concurrency: int = 8
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    auth_stop_after: int = 3
+    group_size: int = 50
+    ledger_path: Path | None = None
+    journal_path: Path | None = None
+    csv_encoding: str = "utf-8-sig"
+    new_run: bool = False
+    resume_only: bool = False
+    handle_signals: bool = False
+    progress_terminal: bool | None = None
+    seed: int | None = None
+
+    def audit(self) -> dict[str, str]:
+        """The effective settings, as text for the journal and the ledger's audit facts."""
+        facts = {k: v for k, v in asdict(self).items() if k != "policy"}
+        facts.update({f"policy.{k}": v for k, v in asdict(self.policy).items()})
+        return {k: str(v) for k, v in facts.items()}
+
+
+@dataclass(frozen=True)
+class PreparedJob:
+    """A loaded and validated job file."""
+
+    path: Path
+    sha256: str
+    kind_name: str
+    total_rows: int
+    all_rows: Callable[[], Iterable[tuple[int, str]]]  # (row number, ticket id) of every input row
+    invalid: Sequence[RowOutcome]
+    items: Callable[[], Iterator[Any]]  # the valid rows as the kind's items, in file order
+
+
+@dataclass
+class RunReport:
+    """What the run did, for the summary and the exit code."""
+
+    counts: dict[Outcome, int]
+    error_types: dict[str, int]
+    conflicts: int
+    requests: int
+    duration_s: float
+    ledger_path: Path
+    resumed: bool
+    stop: StopState
+
+    @property
+    def exit_code(self) -> int:
+        """0, 1 or 130 as the README documents."""
+        return exit_code_for(self.counts, self.stop.interrupted, self.stop.auth_stopped)
+
+
+async def run_job(
+    job: PreparedJob,
+    kind: JobKind,
+    client: Any,
+    audit: Mapping[str, str],
+    settings: RunSettings,
+    clock: Clock,
+) -> RunReport:
+    """Run (or resume) the job against `client` and write its ledger."""
+    ledger_path = settings.ledger_path or default_ledger_path(job.path)
+    started, started_at = clock.monotonic(), clock.now()
+    with Journal.open(settings.journal_path or journal_path_for(job.path)) as journal:
+        run = _begin(journal, job, settings)
+        api = MeteredApi(
+            client,
+            RateMeter(settings.rate_per_s, clock),
+            clock,
+            max_retry_after_s=settings.policy.max_retry_after_s,
+        )
+        stop = await _run_engine(job, kind, api, run, settings, clock)
+        _settle(run, job, stop)
+        facts = {**audit, **_audit_facts(job, settings, run.run_id), "started_at": started_at.isoformat()}
+        write_ledger(
+            ledger_path,
+            run.outcomes(),
+            {**facts, "ended_at": clock.now().isoformat()},
+            csv_encoding=settings.csv_encoding,
+        )
+        error_types, conflicts = run.error_summary()
+        duration_s = clock.monotonic() - started
+        return RunReport(
+            run.counts(), error_types, conflicts, api.requests, duration_s, ledger_path, run.resumed, stop
+        )
+
+
+def _begin(journal: Journal, job: PreparedJob, settings: RunSettings) -> RunState:
+    """The run to work on (new, or the resumed one), with the invalid rows journalled."""
+    run = journal.begin(
+        job.sha256,
+        job.kind_name,
+        job.path,
+        settings.audit(),
+        __version__,
+        force_new=settings.new_run,
+        resume_only=settings.resume_only,
+    )
+    log.info(
+        "batch.run_started", job=str(job.path), kind=job.kind_name, run_id=run.run_id, resumed=run.resumed
+    )
+    done = run.final_rows()
+    run.record([o for o in job.invalid if o.row not in done])
+    return run
+
+
+def _settle(run: RunState, job: PreparedJob, stop: StopState) -> None:
+    """Give every row without an outcome one (`skipped`), and write the run's end record."""
+    _record_skipped(run, job)
+    if stop.auth_stopped:
+        # Their failure said nothing about the rows: the credentials did not work. A resume
+        # with working credentials retries them, as it does the rows never reached.
+        run.reopen_failed("AUTH_FAILURE")
+    run.end(_end_status(stop))
+
+
+async def _run_engine(
+    job: PreparedJob, kind: JobKind, api: MeteredApi, run: RunState, settings: RunSettings, clock: Clock
+) -> StopState:
+    done = run.final_rows()
+    in_flight = run.in_flight()
+    deps = UnitDeps(
+        kind=kind,
+        api=api,
+        policy=settings.policy,
+        clock=clock,
+        rng=random.Random(settings.seed),
+        note_intent=lambda unit, attempt, intent: _note(run, unit, attempt, intent),
+        on_auth=lambda failed: None,
+    )
+    pending = (item for item in job.items() if item.row not in done)
+    units = kind.units(pending, {"group_size": settings.group_size})
+    with RunProgress(job.total_rows, len(done), clock, terminal=settings.progress_terminal) as progress:
+        recorder = Recorder(run, clock, on_done=progress.advance)
+        engine = Engine(
+            deps,
+            recorder,
+            concurrency=settings.concurrency,
+            auth_stop_after=settings.auth_stop_after,
+            handle_signals=settings.handle_signals,
+        )
+        stop = await engine.run(units, in_flight)
+    if stop.message:
+        log.warning("batch.run_stopped", reason=stop.message)
+    return stop
+
+
+async def _note(run: RunState, unit: WorkUnit, attempt: int, intent: Mapping[str, Any]) -> None:
+    """Commit the unit's intent before its send (a WAL commit without fsync: cheap, survives kill -9)."""
+    run.note_intents([(row.row, ticket_of(row), attempt, dict(intent)) for row in unit.rows])
+
+
+def _record_skipped(run: RunState, job: PreparedJob) -> None:
+    """Rows without an outcome (never reached, or aborted in flight) end as `skipped`."""
+    done = run.final_rows()
+    batch: list[RowOutcome] = []
+    for row, ticket_id in job.all_rows():
+        if row not in done:
+            batch.append(
+                RowOutcome(row=row, action=job.kind_name, ticket_id=ticket_id, outcome=Outcome.SKIPPED)
+            )
+        if len(batch) >= 10_000:
+            run.record(batch)
+            batch = []
+    run.record(batch)
+
+
+def _end_status(stop: StopState) -> str:
+    if stop.auth_stopped:
+        return "auth_stopped"
+    return "interrupted" if stop.interrupted else "completed"
+
+
+def _audit_facts(job: PreparedJob, settings: RunSettings, run_id: int) -> dict[str, str]:
+    return {
+        "tool_version": __version__,
+        "job_file": str(job.path),
+        "job_sha256": job.sha256,
+        "kind": job.kind_name,
+        "run_id": str(run_id),
+        **{f"settings.{k}": v for k, v in settings.audit().items()},
+    }

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from batch.jobfile.load import load_job  # noqa: E402
-from batch.validation.rules import validate  # noqa: E402
+from batch.validation.check import validate  # noqa: E402
 from jobs import update_ticket  # noqa: E402
 
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from batch.errors import JobFileError
 from batch.jobfile.load import LoadedJob
-from batch.validation.rules import ValidationResult, validate
+from batch.validation.check import ValidationResult, validate
 from jobs import release_relation, update_ticket
 from jobs.fields import ACTION
 

@@ -16,7 +16,8 @@ import polars as pl
 
 from batch.uom.spec import RELEASE_FIELDS
 from batch.validation.conditions import filled, same
-from batch.validation.rules import ROW, Rule, check_header, condition, required
+from batch.validation.header import check_header
+from batch.validation.rules import ROW, Rule, condition, required
 from jobs.fields import ACTION, INVALID, REQUIRED, value_rules
 
 name = "release-relation"

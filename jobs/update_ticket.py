@@ -32,15 +32,8 @@ from batch.validation.conditions import (
     names_in,
     one_of,
 )
-from batch.validation.rules import (
-    ROW,
-    Rule,
-    Violation,
-    check_header,
-    check_values,
-    condition,
-    required,
-)
+from batch.validation.header import check_header
+from batch.validation.rules import ROW, Rule, Violation, check_values, condition, required
 from jobs import memo
 from jobs.fields import (
     ACTION,

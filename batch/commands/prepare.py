@@ -12,7 +12,7 @@ import structlog
 from batch.jobfile.load import ROW, LoadedJob, load_job
 from batch.outcome import Outcome, RowOutcome
 from batch.runs.run_job import PreparedJob
-from batch.validation.rules import ValidationResult
+from batch.validation.check import ValidationResult
 from jobs.kinds import engine_kind
 from jobs.registry import check_job
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import polars as pl
 
-from batch.validation.rules import ROW, ValidationResult
+from batch.validation.check import ValidationResult
+from batch.validation.rules import ROW
 
 FORMULA_START = r"^[=+\-@\t\r]"
 

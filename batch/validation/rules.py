@@ -1,26 +1,22 @@
-"""Validation rules and the vectorised check of a whole frame against them.
+"""Validation rules: one object gives a vectorised check of a frame and a scalar check of one row.
 
 A `Rule` names what it checks, the API error code the server would answer for it, the column it
 reports, and a `Cond` (batch.validation.conditions) that holds where the row is broken. The same rule object
 gives `violations(frame)` (a polars Boolean expression, true where violated) for a job file, and
 `check(values)` (True when satisfied) for one merged update after a fetch.
 
-`validate(frame, rules)` evaluates every rule as one Boolean column in a single `select`, then
-builds a tidy problems frame (row, column, rule, error_code, message, excerpt) rule by rule with
-filters: no Python loop over rows. Job kinds (jobs/) build their rules from these constructors;
+Job kinds (jobs/) build their rules from these constructors;
 nothing here knows a UOM field.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
-from batch.errors import JobFileError
 from batch.validation.conditions import (
     Cond,
     Derived,
@@ -32,21 +28,12 @@ from batch.validation.conditions import (
     filled,
     full_match,
     longer_than,
-    merge_derived,
     one_of,
     value,
 )
 
 ROW = "row"
 EXCERPT_CHARS = 40
-PROBLEM_SCHEMA = {
-    ROW: pl.Int64,
-    "column": pl.String,
-    "rule": pl.String,
-    "error_code": pl.String,
-    "message": pl.String,
-    "excerpt": pl.String,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,110 +166,3 @@ def shape(column: str, pattern: str, label: str, code: str) -> Rule:
 def condition(name: str, code: str, column: str, broken: Cond, message: str) -> Rule:
     """Any other rule, e.g. over several columns: broken where `broken` holds."""
     return Rule(name, code, column, broken, message)
-
-
-@dataclass(frozen=True)
-class ValidationResult:
-    """The rows that passed, the rows that did not, and one problem per (row, rule) broken."""
-
-    valid: pl.DataFrame
-    invalid: pl.DataFrame
-    problems: pl.DataFrame
-
-    @property
-    def rows(self) -> int:
-        """Rows checked."""
-        return self.valid.height + self.invalid.height
-
-    def by_rule(self) -> pl.DataFrame:
-        """Problem counts per (rule, column, error_code), most frequent first."""
-        keys = ["rule", "column", "error_code"]
-        counts = self.problems.group_by(keys).agg(pl.len().alias("count"))
-        return counts.sort(["count", *keys], descending=[True, False, False, False])
-
-    def reasons(self) -> pl.DataFrame:
-        """One line per invalid row: `row`, first `error_code`, all `reasons` joined by "; "."""
-        p = self.problems
-        text = pl.format("{}: {} [{}, {}]", "column", "message", "rule", "error_code")
-        return p.group_by(ROW, maintain_order=True).agg(
-            pl.col("error_code").first(), text.str.join("; ").alias("reasons")
-        )
-
-
-def validate(frame: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule]) -> ValidationResult:
-    """Check every row of `frame` (text columns plus `row`) against `rules`, vectorised."""
-    data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    data = data.with_columns(pl.col(pl.String).fill_null(""))
-    if not rules:
-        return ValidationResult(data, data.clear(), pl.DataFrame(schema=PROBLEM_SCHEMA))
-    work = _with_derived(data, merge_derived(*(r.broken.derived for r in rules)))
-    flags = work.select(r.violations(work.columns).alias(f"__rule{i}") for i, r in enumerate(rules))
-    bad = flags.select(pl.any_horizontal(pl.all())).to_series()
-    problems = _problems(data, flags, rules)
-    return ValidationResult(data.filter(~bad), data.filter(bad), problems)
-
-
-def _with_derived(data: pl.DataFrame, derived: Sequence[Derived]) -> pl.DataFrame:
-    """The frame with each derived helper column added once (in order: later ones may read earlier)."""
-    for name, build in derived:
-        data = data.with_columns(build(getter(data.columns)).alias(name))
-    return data
-
-
-def _problems(data: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
-    get = getter(data.columns)
-    parts = [
-        data.filter(flags.get_column(f"__rule{i}")).select(
-            pl.col(ROW).cast(pl.Int64),
-            pl.lit(rule.column).alias("column"),
-            pl.lit(rule.name).alias("rule"),
-            pl.lit(rule.error_code).alias("error_code"),
-            pl.lit(rule.message).alias("message"),
-            excerpt_expr(get(rule.column)).alias("excerpt"),
-            pl.lit(i, dtype=pl.Int32).alias("__order"),
-        )
-        for i, rule in enumerate(rules)
-        if flags.get_column(f"__rule{i}").any()
-    ]
-    if not parts:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
-    return pl.concat(parts).sort([ROW, "__order"]).drop("__order")
-
-
-def check_header(
-    columns: Sequence[str],
-    source: str,
-    *,
-    known: Collection[str],
-    required: Sequence[str],
-    refused: Mapping[str, str] | None = None,
-) -> None:
-    """JobFileError naming every unknown, refused or missing column of `source`."""
-    problems = column_problems(columns, known=known, required=required, refused=refused)
-    if problems:
-        raise JobFileError(f"{source}: " + "; ".join(problems))
-
-
-def column_problems(
-    columns: Sequence[str],
-    *,
-    known: Collection[str],
-    required: Sequence[str],
-    refused: Mapping[str, str] | None = None,
-) -> list[str]:
-    """What is wrong with a job file's header: refused, unknown (with a suggestion), missing."""
-    refused = refused or {}
-    found = [f"column {c!r} {refused[c]}" for c in columns if c in refused]
-    unknown = [c for c in columns if c not in known and c not in refused]
-    found += [f"unknown column {c!r}{_suggestion(c, known)}" for c in unknown]
-    found += [f"missing required column {c!r}" for c in required if c not in columns]
-    return found
-
-
-def _suggestion(name: str, known: Collection[str]) -> str:
-    by_lower = {k.lower(): k for k in known}
-    match = by_lower.get(name.strip().lower())
-    if match is None:
-        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
-        match = close[0] if close else None
-    return f" (did you mean {match!r}?)" if match else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from batch.validation.rules import validate
+from batch.validation.check import validate
 from jobs import update_ticket
 
 

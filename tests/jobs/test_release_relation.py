@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from batch.errors import JobFileError
-from batch.validation.rules import validate
+from batch.validation.check import validate
 from jobs import release_relation as kind
 from jobs.release_relation import ReleaseRow
 

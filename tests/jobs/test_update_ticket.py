@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from batch.errors import JobFileError
-from batch.validation.rules import validate
+from batch.validation.check import validate
 from jobs import update_ticket as kind
 from jobs.update_ticket import UpdateRow
 

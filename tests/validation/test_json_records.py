@@ -7,9 +7,10 @@ import json
 import polars as pl
 import pytest
 
+from batch.validation.check import validate
 from batch.validation.conditions import empty
 from batch.validation.json_records import any_record, malformed
-from batch.validation.rules import Rule, condition, validate
+from batch.validation.rules import Rule, condition
 
 CODE = "PARAMETER_ERROR"
 

@@ -7,7 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from batch.validation.check import validate
 from batch.validation.conditions import calendar_time, lists, lists_other_than, names_in
+from batch.validation.header import column_problems
 from batch.validation.json_records import any_record, malformed
 from batch.validation.rules import (
     Rule,
@@ -15,14 +17,12 @@ from batch.validation.rules import (
     calendar_datetime,
     check_values,
     choice,
-    column_problems,
     condition,
     excerpt,
     max_bytes,
     max_chars,
     required,
     shape,
-    validate,
 )
 
 CODE = "PARAMETER_ERROR"

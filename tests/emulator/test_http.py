@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
 import ssl
 from typing import Any
@@ -10,7 +14,8 @@ import aiohttp
 import pytest
 import trustme
 
-from batch.uom.emulator import Emulator, ManualClock
+from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, ManualClock
+from batch.uom.signing import expire_after
 
 from .support import Api, release_body
 
@@ -68,9 +73,21 @@ async def test_bad_body_is_a_parameter_error(api: Api, kind: str) -> None:
     assert answer.error["ErrorType"] == "ParameterError"
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "text/plain; charset=utf-8", None])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "text/plain; charset=utf-8",
+        "application/json; charset=iso-8859-1",
+        "application/json; charset=shift_jis",
+        "application/json; charset=utf-8; charset=utf-8",
+        "application/json; version=2",
+        "application/json; charset",
+        "application/jsonx",
+        None,
+    ],
+)
 async def test_other_content_types_refused(api: Api, content_type: str | None) -> None:
-    """Only `application/json; charset=utf-8` bodies are read, even when correctly signed."""
+    """Other media types, other charsets and stray parameters are refused, even when correctly signed."""
     headers = api.headers("GetTicketDetail", content_type=content_type)
     answer = await api.call("GetTicketDetail", DETAIL, headers=headers)
     assert (
@@ -79,10 +96,52 @@ async def test_other_content_types_refused(api: Api, content_type: str | None) -
     )
 
 
-async def test_content_type_spelling_variants_accepted(api: Api) -> None:
-    """Case and spacing of the media type and charset do not matter, as long as it was signed."""
-    headers = api.headers("GetTicketDetail", content_type="Application/JSON;charset=UTF-8")
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "Application/JSON",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/json ;  Charset = utf-8",
+    ],
+)
+async def test_content_type_spelling_variants_accepted(api: Api, content_type: str) -> None:
+    """JSON with no charset or charset UTF-8, in any case and spacing, is read when it was signed."""
+    headers = api.headers("GetTicketDetail", content_type=content_type)
     assert (await api.call("GetTicketDetail", DETAIL, headers=headers)).error is None
+
+
+async def test_request_as_iij_go_client_sends_it(api: Api, emu: Emulator) -> None:
+    """The headers IIJ's Go client (doapi) sets, canonicalised as Go sends them, are accepted."""
+    path = "/r/20221221/GetTicketDetail.json"
+    x_headers = {
+        "X-Iijapi-Expire": expire_after(api.clock.now()),
+        "X-Iijapi-Signaturemethod": "HmacSHA256",
+        "X-Iijapi-Signatureversion": "2",
+    }
+    # doapi's string to sign: method, an empty Content-MD5 line, the Content-Type value, the
+    # x-iijapi- headers lower-cased and sorted as name:value, the path.
+    lines = ["POST", "", "application/json"]
+    lines += [f"{k.lower()}:{v}" for k, v in sorted(x_headers.items(), key=lambda kv: kv[0].lower())]
+    lines.append(path)
+    mac = hmac.new(DEMO_CREDENTIALS.secret_key.encode(), "\n".join(lines).encode(), hashlib.sha256)
+    auth = f"IIJAPI {DEMO_CREDENTIALS.access_key}:{base64.b64encode(mac.digest()).decode()}"
+    headers = {
+        "User-Agent": "Go-http-client/1.1",
+        "Content-Type": "application/json",
+        **x_headers,
+        "Authorization": auth,
+        "Accept-Encoding": "gzip",
+    }
+    body = json.dumps(DETAIL, separators=(",", ":")).encode()  # Go's json.Marshal: compact
+    async with api.session.post(
+        api.url + path, data=body, headers=headers, skip_auto_headers=("Accept", "User-Agent")
+    ) as response:
+        assert response.status == 200
+        reply = await response.json()
+    assert reply["GetTicketDetailResponse"]["TicketId"] == DETAIL["TicketId"]
 
 
 async def test_envelopes_and_request_ids(api: Api) -> None:

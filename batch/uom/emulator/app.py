@@ -9,8 +9,8 @@ Steps, in order (each may end the request):
  4. latency (+ jitter)
  5. faults that strike before any work: drop_before, http500, system_error
  6. signature (`auth`), or a scripted `auth_failure` → the action's auth error (D5)
- 7. body: Content-Type `application/json; charset=utf-8` and a UTF-8 JSON object, else the
-    action's parameter error
+ 7. body: Content-Type `application/json` (no charset, or charset=utf-8) and a UTF-8 JSON
+    object, else the action's parameter error
  8. other_operator (UpdateTicket only): another operator saves the ticket first
  9. the action: shape → account → ticket → business rules → concurrency → apply (`actions`)
 10. drop_after: the change stays applied, the reply is lost
@@ -181,10 +181,19 @@ def _name(path: str) -> str:
 
 
 def json_content_type(value: str) -> bool:
-    """`application/json` with charset UTF-8 (case and spacing as HTTP allows)."""
+    """`application/json`, bare or with charset UTF-8 (case and spacing as HTTP allows).
+
+    JSON's media type has no charset parameter (RFC 8259) and IIJ's own Go client sends none;
+    the manual's samples send `charset=utf-8`. Any other media type or charset is refused.
+    """
     media, *params = (part.strip() for part in value.split(";"))
-    charsets = [p.split("=", 1)[1].strip().strip('"') for p in params if p.lower().startswith("charset=")]
-    return media.lower() == "application/json" and [c.lower() for c in charsets] == ["utf-8"]
+    if media.lower() != "application/json":
+        return False
+    pairs = [p.split("=", 1) for p in params if p]
+    if any(len(pair) != 2 for pair in pairs):
+        return False
+    named = [(k.strip().lower(), v.strip().strip('"').lower()) for k, v in pairs]
+    return named in ([], [("charset", "utf-8")])
 
 
 async def _read_json(request: web.Request) -> dict[str, Any] | None:

@@ -66,7 +66,8 @@ from batch.clock import SystemClock  # noqa: E402
 from batch.commands.demo_jobs import write_job  # noqa: E402
 from batch.commands.prepare import prepare_job  # noqa: E402
 from batch.output.logs import configure_logging  # noqa: E402
-from batch.runs.run_job import RunReport, RunSettings, run_job  # noqa: E402
+from batch.runs.run_job import RunReport, run_job  # noqa: E402
+from batch.runs.settings import RunSettings  # noqa: E402
 from batch.uom.client import UomClient  # noqa: E402
 from batch.uom.credentials import Credentials, credentials_for  # noqa: E402
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets  # noqa: E402

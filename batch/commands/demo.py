@@ -11,31 +11,26 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anyio
-
-from batch.clock import SystemClock
-from batch.commands.demo_jobs import write_demo_jobs
-from batch.commands.prepare import prepare_job
 from batch.engine.backoff import RetryPolicy
-from batch.output.logs import configure_logging
-from batch.runs.run_job import RunReport, RunSettings, run_job
-from batch.runs.summary import print_summary
-from batch.uom.client import UomClient
-from batch.uom.credentials import Credentials, credentials_for
-from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets
-from jobs.kinds import engine_kind
+from batch.runs.settings import RunSettings
 
-TROUBLE = Faults(
-    latency_s=0.002,
-    jitter_s=0.004,
-    other_operator_rate=0.03,
-    system_error_rate=0.01,
-    http500_rate=0.005,
-    drop_after_rate=0.003,
-    seed=7,
-)
+if TYPE_CHECKING:
+    from batch.runs.run_job import RunReport
+    from batch.uom.credentials import Credentials
+
+# The trouble the demo switches on (batch.uom.emulator.Faults), as plain values: the emulator is
+# imported only when the demo runs.
+TROUBLE: dict[str, Any] = {
+    "latency_s": 0.002,
+    "jitter_s": 0.004,
+    "other_operator_rate": 0.03,
+    "system_error_rate": 0.01,
+    "http500_rate": 0.005,
+    "drop_after_rate": 0.003,
+    "seed": 7,
+}
 
 
 def register(subparsers: Any) -> None:
@@ -68,6 +63,10 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    import anyio
+
+    from batch.output.logs import configure_logging
+
     configure_logging(json_lines=args.log_json, level=None if args.log_json else "warning")
     reports = anyio.run(_demo, args)
     print("\nThe invalid rows and precondition_failed rows are deliberate: see the ledgers above.")
@@ -75,7 +74,12 @@ def _main(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> list[RunReport]:
-    emulator = Emulator(tickets=generate_tickets(args.tickets), faults=Faults() if args.calm else TROUBLE)
+    from batch.commands.demo_jobs import write_demo_jobs
+    from batch.runs.summary import print_summary
+    from batch.uom.emulator import Emulator, Faults, generate_tickets
+
+    faults = Faults() if args.calm else Faults(**TROUBLE)
+    emulator = Emulator(tickets=generate_tickets(args.tickets), faults=faults)
     update_job, release_job = write_demo_jobs(args.dir, args.tickets)
     reports = []
     async with emulator.running() as url:
@@ -91,6 +95,12 @@ async def _demo(args: argparse.Namespace) -> list[RunReport]:
 
 
 async def _run(path: Path, credentials: Credentials, settings: RunSettings) -> RunReport:
+    from batch.clock import SystemClock
+    from batch.commands.prepare import prepare_job
+    from batch.runs.run_job import run_job
+    from batch.uom.client import UomClient
+    from jobs.kinds import engine_kind
+
     job, kind_name = prepare_job(path, action=None, encoding=None)
     async with UomClient(credentials, max_connections=settings.concurrency) as client:
         return await run_job(
@@ -100,6 +110,9 @@ async def _run(path: Path, credentials: Credentials, settings: RunSettings) -> R
 
 def _credentials(url: str) -> Credentials:
     """The emulator's demo keys (the manual's public sample keys)."""
+    from batch.uom.credentials import credentials_for
+    from batch.uom.emulator import DEMO_CREDENTIALS
+
     return credentials_for(url, DEMO_CREDENTIALS)
 
 

@@ -7,17 +7,20 @@ keys, which are the emulator's own). Refuses a non-loopback host unless `--allow
 from __future__ import annotations
 
 import argparse
-import asyncio
 import ipaddress
 import shlex
-import ssl
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, Faults, generate_tickets, load_seed
-from batch.uom.emulator.seed import write_seed
+if TYPE_CHECKING:
+    import ssl
+
+    from batch.uom.emulator import Emulator, Faults
+
+# The emulator (aiohttp.web) is imported by the functions that use it: `uom-batch --help` and
+# the other commands never load it.
 
 EXIT_USAGE = 2
 
@@ -75,6 +78,8 @@ def _rate(text: str) -> float:
 
 def faults_from(args: argparse.Namespace) -> Faults:
     """The Faults the flags ask for."""
+    from batch.uom.emulator import Faults
+
     return Faults(
         latency_s=args.latency_ms / 1000,
         jitter_s=args.jitter_ms / 1000,
@@ -113,6 +118,8 @@ def _problem(args: argparse.Namespace) -> str | None:
 def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
     if args.tls_cert is None:
         return None
+    import ssl
+
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(args.tls_cert, args.tls_key)
     return context
@@ -120,6 +127,8 @@ def _ssl_context(args: argparse.Namespace) -> ssl.SSLContext | None:
 
 def banner(url: str, tickets: int, tls: bool) -> list[str]:
     """What the command prints once it listens: a comment, then shell `export` lines."""
+    from batch.uom.emulator import DEMO_CREDENTIALS
+
     values = {
         "UOM_ENDPOINT": url,
         "UOM_ACCESS_KEY": DEMO_CREDENTIALS.access_key,
@@ -134,6 +143,8 @@ def banner(url: str, tickets: int, tls: bool) -> list[str]:
 
 async def serve(emu: Emulator, args: argparse.Namespace) -> None:
     """Start, print the banner, and serve until cancelled (Ctrl-C)."""
+    import asyncio
+
     context = _ssl_context(args)
     url = await emu.start(args.host, args.port, context)
     try:
@@ -145,6 +156,11 @@ async def serve(emu: Emulator, args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """The command: 0 after Ctrl-C, 2 on a usage problem."""
+    import asyncio
+
+    from batch.uom.emulator import Emulator, generate_tickets
+    from batch.uom.emulator.seed import write_seed
+
     if args.write_seed is not None:
         write_seed(args.write_seed, generate_tickets(200 if args.tickets is None else args.tickets))
         return 0
@@ -165,6 +181,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _tickets(args: argparse.Namespace) -> list[dict[str, Any]] | None:
+    from batch.uom.emulator import generate_tickets, load_seed
+
     if args.tickets is not None:
         return generate_tickets(args.tickets)
     return None if args.seed_file is None else load_seed(args.seed_file)

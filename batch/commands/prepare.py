@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,19 +16,6 @@ from jobs.kinds import engine_kind
 from jobs.registry import check_job
 
 log = structlog.get_logger("batch")
-
-
-def add_job_arguments(parser: argparse.ArgumentParser) -> None:
-    """JOBFILE, --action and --encoding."""
-    parser.add_argument("job", type=Path, metavar="JOBFILE", help="CSV or Parquet job file")
-    parser.add_argument(
-        "--action",
-        metavar="KIND",
-        help="update-ticket or release-relation (default: the Action column, else inferred)",
-    )
-    parser.add_argument(
-        "--encoding", metavar="ENC", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, CP932)"
-    )
 
 
 def prepare_job(path: Path, *, action: str | None, encoding: str | None) -> tuple[PreparedJob, str]:

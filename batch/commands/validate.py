@@ -8,20 +8,10 @@ Exit 0 when every row is valid, 1 when some are not, 2 when the file cannot be u
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
-
-from batch.commands.prepare import add_job_arguments
-from batch.jobfile.load import load_job
-from batch.output.rejects import default_rejects_path, write_rejects
-from jobs.registry import CheckedJob, check_job
-
-SHOWN_PROBLEMS = 20
+from batch.commands.arguments import add_job_arguments
 
 
 def register(subparsers: Any) -> None:
@@ -42,9 +32,17 @@ def register(subparsers: Any) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Validate, report, write the rejects; the exit code."""
+    # Imported here: `uom-batch --help` should not pay for polars and rich.
+    from rich.text import Text
+
+    from batch.jobfile.load import load_job
+    from batch.output.rejects import default_rejects_path, write_rejects
+    from batch.output.validation_report import console_for_stdout, report
+    from jobs.registry import check_job
+
     checked = check_job(load_job(args.job, encoding=args.encoding), args.action)
-    console = _console()
-    report(console, checked)
+    console = console_for_stdout()
+    report(console, checked.job, checked.kind.name, checked.how, checked.result)
     rejects = args.rejects or default_rejects_path(args.job)
     if checked.result.invalid.height:
         written = write_rejects(checked.result, rejects)
@@ -54,38 +52,3 @@ def main(args: argparse.Namespace) -> int:
         rejects.unlink()  # our own output from an earlier check, now out of date
         console.print(Text(f"removed the out-of-date {rejects.name}"))
     return 0
-
-
-def _console() -> Console:
-    # Wide when piped, so table cells (rule names, excerpts) are not wrapped into pieces.
-    width = None if sys.stdout.isatty() else 160
-    return Console(file=sys.stdout, width=width, highlight=False, markup=False, emoji=False)
-
-
-def report(console: Console, checked: CheckedJob) -> None:
-    """Kind, summary, counts by rule, and the first problems."""
-    job, result = checked.job, checked.result
-    encoding = f", {job.encoding}" if job.encoding else ""
-    console.print(Text(f"job file: {job.path} ({job.format}{encoding}), sha256 {job.sha256[:12]}…"))
-    console.print(Text(f"kind: {checked.kind.name} ({checked.how})"))
-    blank = f", {job.blank_rows} blank rows skipped" if job.blank_rows else ""
-    console.print(
-        Text(
-            f"rows: {result.rows}  valid: {result.valid.height}  invalid: {result.invalid.height}"
-            f"  problems: {result.problems.height}{blank}"
-        )
-    )
-    if result.problems.height:
-        console.print(_table("problems by rule", result.by_rule()))
-        first = result.problems.head(SHOWN_PROBLEMS).drop("message")
-        title = f"first {first.height} of {result.problems.height} problems"
-        console.print(_table(title, first))
-
-
-def _table(title: str, frame: Any) -> Table:
-    table = Table(title=title, title_justify="left")
-    for column in frame.columns:
-        table.add_column(column, overflow="fold")
-    for values in frame.iter_rows():
-        table.add_row(*(Text(str(v)) for v in values))
-    return table

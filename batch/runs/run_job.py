@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import structlog
 
 from batch import __version__
 from batch.clock import Clock
-from batch.engine.backoff import RetryPolicy
 from batch.engine.metered_api import MeteredApi
 from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
@@ -28,33 +27,9 @@ from batch.outcome import Outcome, RowOutcome, exit_code_for
 from batch.output.ledger import default_ledger_path, write_ledger
 from batch.output.progress import RunProgress
 from batch.runs.recorder import Recorder
+from batch.runs.settings import RunSettings
 
 log = structlog.get_logger("batch")
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    """The knobs of a run; defaults are conservative (UOM documents no rate limit, D12)."""
-
-    rate_per_s: float | None = 10.0
-    concurrency: int = 8
-    policy: RetryPolicy = field(default_factory=RetryPolicy)
-    auth_stop_after: int = 3
-    group_size: int = 50
-    ledger_path: Path | None = None
-    journal_path: Path | None = None
-    csv_encoding: str = "utf-8-sig"
-    new_run: bool = False
-    resume_only: bool = False
-    handle_signals: bool = False
-    progress_terminal: bool | None = None
-    seed: int | None = None
-
-    def audit(self) -> dict[str, str]:
-        """The effective settings, as text for the journal and the ledger's audit facts."""
-        facts = {k: v for k, v in asdict(self).items() if k != "policy"}
-        facts.update({f"policy.{k}": v for k, v in asdict(self.policy).items()})
-        return {k: str(v) for k, v in facts.items()}
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ import polars as pl
 from batch.clock import SystemClock
 from batch.commands.prepare import prepare_job
 from batch.engine.backoff import RetryPolicy
-from batch.runs.run_job import RunReport, RunSettings, run_job
+from batch.runs.run_job import RunReport, run_job
+from batch.runs.settings import RunSettings
 from batch.uom.client import UomClient
 from batch.uom.credentials import Credentials, Secret
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, LogEntry

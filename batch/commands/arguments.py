@@ -1,0 +1,128 @@
+"""Flags several commands share: the job file, limits and retries, records, the connection.
+
+Declared here without importing what runs the commands, so that `--help` and `--version` start
+at once; the defaults come from RunSettings and RetryPolicy, which are light.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from batch.runs.settings import RunSettings
+
+
+def add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    """JOBFILE, --action and --encoding."""
+    parser.add_argument("job", type=Path, metavar="JOBFILE", help="CSV or Parquet job file")
+    parser.add_argument(
+        "--action",
+        metavar="KIND",
+        help="update-ticket or release-relation (default: the Action column, else inferred)",
+    )
+    parser.add_argument(
+        "--encoding", metavar="ENC", help="CSV encoding (default: detect UTF-8, UTF-8 with BOM, CP932)"
+    )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Limits and retries; ledger, journal and logging."""
+    _add_limit_arguments(parser.add_argument_group("limits and retries"))
+    _add_record_arguments(parser.add_argument_group("ledger, journal and logging"))
+
+
+def _add_limit_arguments(group: argparse._ArgumentGroup) -> None:
+    defaults = RunSettings()
+    policy = defaults.policy
+    group.add_argument(
+        "--rate",
+        type=float,
+        default=defaults.rate_per_s,
+        metavar="RPS",
+        help=f"requests per second over all workers, 0 = unlimited (default {defaults.rate_per_s})",
+    )
+    group.add_argument(
+        "--concurrency",
+        type=_positive,
+        default=defaults.concurrency,
+        metavar="N",
+        help=f"requests in flight at most (default {defaults.concurrency})",
+    )
+    group.add_argument(
+        "--group-size",
+        type=_positive,
+        default=defaults.group_size,
+        metavar="N",
+        help=f"release-relation: children per call at most (default {defaults.group_size})",
+    )
+    group.add_argument(
+        "--max-conflicts",
+        type=int,
+        default=policy.max_conflicts,
+        metavar="N",
+        help=f"EXCLUSION_FAILURE retries per row (default {policy.max_conflicts})",
+    )
+    group.add_argument(
+        "--max-retries",
+        type=int,
+        default=policy.max_transient,
+        metavar="N",
+        help=f"retries per row after timeouts, resets, 5xx, SYSTEM_ERROR (default {policy.max_transient})",
+    )
+
+
+def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
+    group.add_argument(
+        "--ledger",
+        type=Path,
+        metavar="PATH",
+        help="ledger file, .csv or .parquet (default: <job>.ledger.csv beside the job)",
+    )
+    group.add_argument(
+        "--ledger-encoding",
+        choices=("utf-8-sig", "cp932"),
+        default="utf-8-sig",
+        help="CSV ledger encoding: UTF-8 with BOM (default) or CP932 for old Excel",
+    )
+    group.add_argument(
+        "--journal",
+        type=Path,
+        metavar="PATH",
+        help="journal file (default: <job>.journal.sqlite beside the job)",
+    )
+    group.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run of this job (the default when there is one); "
+        "refuse to start if there is none",
+    )
+    group.add_argument(
+        "--new-run", action="store_true", help="start a new run even if the last one was interrupted"
+    )
+    group.add_argument("--log-json", action="store_true", help="log JSON lines to stderr")
+    group.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="default: info on a terminal, debug with --log-json",
+    )
+
+
+def add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where UOM is and how to talk to it; credentials come from the environment or --config."""
+    group = parser.add_argument_group("connection (UOM_* environment variables or --config)")
+    group.add_argument("--config", type=Path, metavar="PATH", help="TOML file with a [uom] table")
+    group.add_argument("--endpoint", metavar="URL", help="overrides UOM_ENDPOINT")
+    group.add_argument("--master-id", metavar="SA…", help="overrides UOM_MASTER_ID")
+    group.add_argument("--ca-file", type=Path, metavar="PATH", help="CA bundle to verify the server with")
+    group.add_argument("--insecure", action="store_true", help="do not verify TLS certificates (warns)")
+    group.add_argument(
+        "--timeout", type=float, default=30.0, metavar="S", help="per-request timeout (default 30)"
+    )
+    group.add_argument("--sign-method", choices=("HmacSHA256", "HmacSHA1"), default="HmacSHA256")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -10,15 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import polars as pl
 
 from batch.outcome import Outcome
 
 
+class JobRow(Protocol):
+    """What the engine reads of a kind's row: its spreadsheet row number and the ticket it is about."""
+
+    @property
+    def row(self) -> int: ...
+
+    @property
+    def ticket_id(self) -> str: ...
+
+
+RowT = TypeVar("RowT", bound=JobRow)
+ApiT = TypeVar("ApiT")
+ApiT_contra = TypeVar("ApiT_contra", contravariant=True)
+
+
 @dataclass(frozen=True)
-class WorkUnit:
+class WorkUnit(Generic[RowT]):
     """Rows that are applied together: one row, or the children of one master in one call.
 
     `key` serialises units: two units with the same key never run at the same time, and run in
@@ -26,17 +41,12 @@ class WorkUnit:
     """
 
     key: str
-    rows: tuple[Any, ...]
+    rows: tuple[RowT, ...]
 
     @property
     def row_numbers(self) -> tuple[int, ...]:
         """The spreadsheet row numbers of the unit's rows."""
         return tuple(r.row for r in self.rows)
-
-
-def ticket_of(row: Any) -> str:
-    """The ticket a row is about: its `ticket_id`, or the `child_id` of a release row."""
-    return str(getattr(row, "ticket_id", None) or getattr(row, "child_id", ""))
 
 
 @dataclass(frozen=True)
@@ -69,14 +79,24 @@ class AttemptContext:
     note_intent: Callable[[Mapping[str, Any]], Awaitable[None]]  # durable once awaited
 
 
-class JobKind(Protocol):
-    """One kind of job: its columns and rules, its units of work, and one attempt at a unit."""
+class JobKind(Protocol[RowT, ApiT_contra]):
+    """One kind of job: its rows, its units of work, and one attempt at a unit through `api`.
 
-    name: str
-    ticket_column: str  # the job file's column that names the ticket a row is about
+    RowT is the kind's own row type; ApiT_contra the part of the UOM client its attempts call.
+    """
 
-    def units(self, rows: Iterable[Any], settings: Mapping[str, Any]) -> Iterator[WorkUnit]: ...
+    @property
+    def name(self) -> str: ...
 
-    def items(self, valid: pl.DataFrame) -> Iterator[Any]: ...
+    @property
+    def ticket_column(self) -> str:
+        """The job file's column that names the ticket a row is about."""
+        ...
 
-    async def apply(self, unit: WorkUnit, api: Any, ctx: AttemptContext) -> Sequence[RowResult]: ...
+    def items(self, valid: pl.DataFrame) -> Iterator[RowT]: ...
+
+    def units(self, rows: Iterable[RowT], *, group_size: int) -> Iterator[WorkUnit[RowT]]: ...
+
+    async def apply(
+        self, unit: WorkUnit[RowT], api: ApiT_contra, ctx: AttemptContext
+    ) -> Sequence[RowResult]: ...

@@ -81,7 +81,6 @@ from batch.uom.spec import (  # noqa: E402
     action_path,
     timestamp_fields,
 )
-from jobs.kinds import engine_kind  # noqa: E402
 
 REQUEST_STAMPS = timestamp_fields(TicketKind.REQUEST)
 
@@ -242,7 +241,7 @@ async def _engine(
     url: str, job_path: Path, out: Path, rate: float | None, concurrency: int
 ) -> tuple[RunReport, float, float]:
     started = time.perf_counter()
-    job, kind_name = prepare_job(job_path, action=None, encoding=None)
+    job, kind = prepare_job(job_path, action=None, encoding=None)
     prepare_s = time.perf_counter() - started
     settings = RunSettings(
         rate_per_s=rate,
@@ -256,7 +255,7 @@ async def _engine(
     creds = credentials(url)
     async with UomClient(creds, max_connections=concurrency) as client:
         started = time.perf_counter()
-        report = await run_job(job, engine_kind(kind_name), client, creds.audit(), settings, SystemClock())
+        report = await run_job(job, kind, client, creds.audit(), settings, SystemClock())
         return report, time.perf_counter() - started, prepare_s
 
 

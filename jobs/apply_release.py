@@ -17,6 +17,7 @@ from batch.kind import AttemptContext, RowResult, WorkUnit
 from batch.outcome import Outcome
 from batch.uom.errors import NoTicket, Refused
 from batch.uom.ticket import TicketDetail
+from jobs.release_relation import ReleaseRow
 
 
 class ReleaseApi(Protocol):
@@ -33,12 +34,12 @@ class ReleaseApi(Protocol):
     ) -> str: ...
 
 
-def release_units(rows: Iterable[Any], max_children: int) -> Iterator[WorkUnit]:
+def release_units(rows: Iterable[ReleaseRow], max_children: int) -> Iterator[WorkUnit[ReleaseRow]]:
     """Group rows by master (and the account they act as), in file order, at most `max_children` per unit.
 
     The unit's key is the master alone, so that groups of one master never run at the same time.
     """
-    groups: dict[tuple[str, str | None, str | None], list[Any]] = {}
+    groups: dict[tuple[str, str | None, str | None], list[ReleaseRow]] = {}
     for row in rows:
         account = (row.master_id, row.service_code, row.master_id_account)
         group = groups.setdefault(account, [])
@@ -49,7 +50,9 @@ def release_units(rows: Iterable[Any], max_children: int) -> Iterator[WorkUnit]:
         yield WorkUnit(key=master, rows=tuple(group))
 
 
-async def apply_release(unit: WorkUnit, api: ReleaseApi, ctx: AttemptContext) -> Sequence[RowResult]:
+async def apply_release(
+    unit: WorkUnit[ReleaseRow], api: ReleaseApi, ctx: AttemptContext
+) -> Sequence[RowResult]:
     """Decide each row from its child's live relation, then release the ones still related."""
     master = unit.key
     sent_before = set(ctx.intent["children"]) if ctx.intent else set()

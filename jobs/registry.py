@@ -1,33 +1,26 @@
-"""The job kinds, by name, and how a job file's kind is decided.
+"""How a job file's kind is decided, and the check of a loaded file against it.
 
 Order of precedence: `--action`, then an `Action` column (the same value in every row), then (a
 later issue) the job definition; when none says, the kind is inferred from the columns and the
-answer says so. A kind is a module with `name`, `ACTIONS`, `known_columns()`, `recognises()`,
-`check_columns()`, `rules()` and `items()`.
+answer says so. The kinds themselves are registered once, in jobs.kinds.KINDS.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from types import ModuleType
 
 import polars as pl
 
 from batch.errors import JobFileError
 from batch.jobfile.load import LoadedJob
 from batch.validation.check import ValidationResult, validate
-from jobs import release_relation, update_ticket
 from jobs.fields import ACTION
-
-KINDS: dict[str, ModuleType] = {
-    update_ticket.name: update_ticket,
-    release_relation.name: release_relation,
-}
+from jobs.kinds import KINDS, RegisteredKind
 
 
-def kind_for(name: str) -> ModuleType:
-    """The kind module registered under `name`."""
+def kind_for(name: str) -> RegisteredKind:
+    """The kind registered under `name`."""
     try:
         return KINDS[name]
     except KeyError:
@@ -38,7 +31,7 @@ def kind_named(text: str) -> str | None:
     """The kind a name stands for: a kind's own name or its API action, any case; else None."""
     wanted = text.strip().lower()
     for kind_name, kind in KINDS.items():
-        if wanted in (a.lower() for a in kind.ACTIONS):
+        if wanted in (a.lower() for a in kind.actions):
             return kind_name
     return None
 
@@ -53,7 +46,7 @@ def action_in_file(frame: pl.DataFrame, source: str) -> str | None:
     if len(values) > 1:
         shown = ", ".join(repr(v) for v in values[:5])
         raise JobFileError(f"{source}: the Action column must hold one value in every row: {shown}")
-    return values[0]
+    return str(values[0])
 
 
 def detect_kind(
@@ -88,7 +81,7 @@ class CheckedJob:
     """A loaded job file, its kind (and how that was decided), and its validation."""
 
     job: LoadedJob
-    kind: ModuleType
+    kind: RegisteredKind
     how: str
     result: ValidationResult
 

@@ -71,6 +71,11 @@ class ReleaseRow:
     service_code: str | None = None
     master_id_account: str | None = None
 
+    @property
+    def ticket_id(self) -> str:
+        """The ticket the row is about: the child it releases."""
+        return self.child_id
+
 
 def items(valid: pl.DataFrame) -> Iterator[ReleaseRow]:
     """The valid rows as ReleaseRow, in file order, built slice by slice."""

@@ -7,7 +7,11 @@ at once; the defaults come from RunSettings and RetryPolicy, which are light.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from batch.runs.settings import RunSettings
 
@@ -105,6 +109,25 @@ def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
         choices=("debug", "info", "warning", "error"),
         help="default: info on a terminal, debug with --log-json",
     )
+
+
+NO_UVLOOP_ENV = "UOM_BATCH_NO_UVLOOP"
+
+
+def add_loop_argument(parser: argparse.ArgumentParser) -> None:
+    """--no-uvloop: run on asyncio's own event loop."""
+    parser.add_argument(
+        "--no-uvloop",
+        action="store_true",
+        help=f"use asyncio's own event loop instead of uvloop (also {NO_UVLOOP_ENV}=1)",
+    )
+
+
+def loop_options(*, no_uvloop: bool = False, environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """anyio's backend options: uvloop where it is installed, unless the flag or the variable says no."""
+    turned_off = no_uvloop or environ.get(NO_UVLOOP_ENV, "") not in ("", "0")
+    # find_spec does not import uvloop: `--help` stays light, and a platform without it runs on asyncio.
+    return {"use_uvloop": not turned_off and importlib.util.find_spec("uvloop") is not None}
 
 
 def add_connection_arguments(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batch.commands.arguments import loop_options
 from batch.engine.backoff import RetryPolicy
 from batch.runs.settings import RunSettings
 
@@ -68,7 +69,7 @@ def _main(args: argparse.Namespace) -> int:
     from batch.output.logs import configure_logging
 
     configure_logging(json_lines=args.log_json, level=None if args.log_json else "warning")
-    reports = anyio.run(_demo, args)
+    reports = anyio.run(_demo, args, backend_options=loop_options())  # UOM_BATCH_NO_UVLOOP=1: asyncio
     print("\nThe invalid rows and precondition_failed rows are deliberate: see the ledgers above.")
     return 130 if any(r.stop.interrupted for r in reports) else 0
 
@@ -99,12 +100,11 @@ async def _run(path: Path, credentials: Credentials, settings: RunSettings) -> R
     from batch.commands.prepare import prepare_job
     from batch.runs.run_job import run_job
     from batch.uom.client import UomClient
-    from jobs.kinds import engine_kind
 
-    job, kind_name = prepare_job(path, action=None, encoding=None)
+    job, kind = prepare_job(path, action=None, encoding=None)
     async with UomClient(credentials, max_connections=settings.concurrency) as client:
         return await run_job(
-            job, engine_kind(kind_name), client, credentials.audit(), settings, SystemClock()
+            job, kind, client, credentials.audit(), settings, SystemClock()
         )
 
 

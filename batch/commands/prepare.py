@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import structlog
@@ -12,17 +13,19 @@ from batch.jobfile.load import ROW, LoadedJob, load_job
 from batch.outcome import Outcome, RowOutcome
 from batch.runs.run_job import PreparedJob
 from batch.validation.check import ValidationResult
-from jobs.kinds import engine_kind
+from jobs.kinds import RegisteredKind
 from jobs.registry import check_job
 
 log = structlog.get_logger("batch")
 
 
-def prepare_job(path: Path, *, action: str | None, encoding: str | None) -> tuple[PreparedJob, str]:
+def prepare_job(
+    path: Path, *, action: str | None, encoding: str | None
+) -> tuple[PreparedJob[Any], RegisteredKind]:
     """Load, decide the kind, validate; JobFileError (exit 2) when the file cannot be used."""
     loaded = load_job(path, encoding=encoding)
     checked = check_job(loaded, action)
-    kind = engine_kind(checked.kind.name)
+    kind = checked.kind
     result = checked.result
     log.info(
         "batch.job_loaded",
@@ -41,7 +44,7 @@ def prepare_job(path: Path, *, action: str | None, encoding: str | None) -> tupl
         invalid=_invalid_outcomes(result, kind.name, kind.ticket_column),
         items=lambda: kind.items(result.valid),
     )
-    return job, kind.name
+    return job, kind
 
 
 def _rows_and_tickets(loaded: LoadedJob, column: str) -> Iterator[tuple[int, str]]:

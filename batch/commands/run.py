@@ -6,7 +6,13 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from batch.commands.arguments import add_connection_arguments, add_job_arguments, add_run_arguments
+from batch.commands.arguments import (
+    add_connection_arguments,
+    add_job_arguments,
+    add_loop_argument,
+    add_run_arguments,
+    loop_options,
+)
 from batch.engine.backoff import RetryPolicy
 from batch.errors import ConfigError
 from batch.runs.settings import RunSettings
@@ -27,6 +33,7 @@ def register(subparsers: Any) -> None:
     add_job_arguments(parser)
     add_run_arguments(parser)
     add_connection_arguments(parser)
+    add_loop_argument(parser)
     parser.set_defaults(func=_main)
 
 
@@ -71,10 +78,8 @@ async def execute(args: argparse.Namespace, credentials: Credentials, settings: 
     from batch.commands.prepare import prepare_job
     from batch.runs.run_job import run_job
     from batch.uom.client import UomClient
-    from jobs.kinds import engine_kind
 
-    job, kind_name = prepare_job(args.job, action=args.action, encoding=args.encoding)
-    kind = engine_kind(kind_name)
+    job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
     async with UomClient(credentials, max_connections=settings.concurrency) as client:
         return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
 
@@ -89,6 +94,7 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
     settings = settings_from(args)
-    report = anyio.run(execute, args, credentials, settings)
+    options = loop_options(no_uvloop=args.no_uvloop)
+    report = anyio.run(execute, args, credentials, settings, backend_options=options)
     print_summary(report, sys.stdout)
     return report.exit_code

@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import signal
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, Protocol
 
 import anyio
 import structlog
 
 from batch.engine.unit_runner import UnitDeps, run_unit
-from batch.kind import WorkUnit
-from batch.runs.recorder import Recorder
+from batch.kind import ApiT, RowT, WorkUnit
+from batch.outcome import RowOutcome
 
 log = structlog.get_logger("batch")
+
+
+class OutcomeSink(Protocol):
+    """Where the pool puts each unit's outcomes (the run's recorder: journal, progress, log)."""
+
+    def add(self, outcomes: Sequence[RowOutcome]) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 @dataclass
@@ -37,13 +45,13 @@ class StopState:
     message: str = ""
 
 
-class Engine:
+class Engine(Generic[RowT, ApiT]):
     """Runs units through `concurrency` workers and records every outcome."""
 
     def __init__(
         self,
-        deps: UnitDeps,
-        recorder: Recorder,
+        deps: UnitDeps[RowT, ApiT],
+        recorder: OutcomeSink,
         *,
         concurrency: int,
         auth_stop_after: int = 3,
@@ -55,11 +63,10 @@ class Engine:
         self._auth_stop_after = auth_stop_after
         self._handle_signals = handle_signals
         self._auth_streak = 0
-        self._busy: dict[str, deque[WorkUnit]] = {}
+        self._busy: dict[str, deque[WorkUnit[RowT]]] = {}
         self._in_flight: Mapping[int, Mapping[str, Any]] = {}
         self._stopping = anyio.Event()
         self.stop = StopState()
-        deps.on_auth = self._on_auth
 
     def request_stop(self, *, interrupted: bool = False, message: str = "") -> None:
         """Take no new units; in-flight ones finish."""
@@ -67,7 +74,9 @@ class Engine:
         self.stop.message = self.stop.message or message
         self._stopping.set()
 
-    async def run(self, units: Iterator[WorkUnit], in_flight: Mapping[int, Mapping[str, Any]]) -> StopState:
+    async def run(
+        self, units: Iterator[WorkUnit[RowT]], in_flight: Mapping[int, Mapping[str, Any]]
+    ) -> StopState:
         """Apply every unit (or until stopped); `in_flight` maps rows to their journalled intents."""
         self._in_flight = in_flight
         async with anyio.create_task_group() as tg:
@@ -81,7 +90,7 @@ class Engine:
         self._recorder.flush()
         return self.stop
 
-    async def _work(self, todo: Iterator[WorkUnit]) -> None:
+    async def _work(self, todo: Iterator[WorkUnit[RowT]]) -> None:
         # Workers share one lazy iterator: a unit is taken only when a worker is free (no queue,
         # no task per row). It is safe without a lock: taking one never awaits.
         for unit in todo:
@@ -98,15 +107,17 @@ class Engine:
         try:
             while queue and not self._stopping.is_set():
                 unit = queue.popleft()
-                self._recorder.add(await run_unit(unit, self._deps, self._intent_for(unit)))
+                outcomes = await run_unit(unit, self._deps, self._intent_for(unit), self._on_auth)
+                self._recorder.add(outcomes)
         finally:
             del self._busy[key]
 
-    def _intent_for(self, unit: WorkUnit) -> Mapping[str, Any] | None:
+    def _intent_for(self, unit: WorkUnit[RowT]) -> Mapping[str, Any] | None:
         for row in unit.row_numbers:
             noted = self._in_flight.get(row)
             if noted is not None:
-                return noted["intent"]
+                intent: Mapping[str, Any] = noted["intent"]
+                return intent
         return None
 
     def _on_auth(self, failed: bool) -> None:

@@ -12,14 +12,14 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Generic
 
 import orjson
 import structlog
 
 from batch.clock import Clock
 from batch.engine.backoff import RetryPolicy
-from batch.kind import AttemptContext, JobKind, RowResult, WorkUnit, ticket_of
+from batch.kind import ApiT, AttemptContext, JobKind, RowResult, RowT, WorkUnit
 from batch.outcome import Outcome, RowOutcome
 from batch.uom.errors import (
     AuthFailure,
@@ -60,22 +60,25 @@ def step_for(exc: UomError) -> Step:
     return next(STEPS[c] for c in type(exc).__mro__ if c in STEPS)
 
 
-@dataclass
-class UnitDeps:
+@dataclass(frozen=True)
+class UnitDeps(Generic[RowT, ApiT]):
     """What every unit's life needs from the run."""
 
-    kind: JobKind
-    api: Any
+    kind: JobKind[RowT, ApiT]
+    api: ApiT
     policy: RetryPolicy
     clock: Clock
     rng: random.Random
-    note_intent: Callable[[WorkUnit, int, Mapping[str, Any]], Awaitable[None]]
-    on_auth: Callable[[bool], None]  # True: an AUTH_FAILURE; False: a call that authenticated
+    note_intent: Callable[[WorkUnit[RowT], int, Mapping[str, Any]], Awaitable[None]]
+
+
+# Told True after an AUTH_FAILURE and False after an attempt that got through.
+AuthWatch = Callable[[bool], None]
 
 
 @dataclass
 class Tally:
-    """One unit's counters across attempts."""
+    """One unit's counters across attempts (an attempt answered with 429 is not counted)."""
 
     attempts: int = 0
     conflicts: int = 0
@@ -85,38 +88,50 @@ class Tally:
     noted: dict[str, Any] = field(default_factory=dict)
 
 
-async def run_unit(unit: WorkUnit, deps: UnitDeps, intent: Mapping[str, Any] | None) -> list[RowOutcome]:
+async def run_unit(
+    unit: WorkUnit[RowT],
+    deps: UnitDeps[RowT, ApiT],
+    intent: Mapping[str, Any] | None,
+    on_auth: AuthWatch,
+) -> list[RowOutcome]:
     """Attempt the unit until it has a final outcome per row (or its retry budget is spent)."""
     started = deps.clock.now()
     tally = Tally(intent=intent)
     while True:
-        tally.attempts += 1
-        ctx = AttemptContext(tally.attempts, tally.intent, _noter(unit, deps, tally))
+        attempt = tally.attempts + 1
+        ctx = AttemptContext(attempt, tally.intent, _noter(unit, deps, tally, attempt))
         try:
             results = await deps.kind.apply(unit, deps.api, ctx)
         except UomError as exc:
-            wait = _next_wait(exc, unit, deps, tally)
+            step = step_for(exc)
+            if step is Step.AUTH:
+                on_auth(True)
+            if step is not Step.RATE:  # a 429 is the rate signal, not a spent attempt
+                tally.attempts = attempt
+            wait = _next_wait(step, exc, unit, deps, tally, attempt)
             if wait is None:
                 return _outcomes(unit, deps, tally, started, _failed(unit, exc, tally.intent is not None))
             await deps.clock.sleep(wait)
             continue
-        deps.on_auth(False)
+        tally.attempts = attempt
+        on_auth(False)
         return _outcomes(unit, deps, tally, started, results)
 
 
-def _noter(unit: WorkUnit, deps: UnitDeps, tally: Tally) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
+def _noter(
+    unit: WorkUnit[RowT], deps: UnitDeps[RowT, ApiT], tally: Tally, attempt: int
+) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
     async def note(intent: Mapping[str, Any]) -> None:
-        await deps.note_intent(unit, tally.attempts, intent)
+        await deps.note_intent(unit, attempt, intent)
         tally.noted = dict(intent)
 
     return note
 
 
-def _next_wait(exc: UomError, unit: WorkUnit, deps: UnitDeps, tally: Tally) -> float | None:
+def _next_wait(
+    step: Step, exc: UomError, unit: WorkUnit[RowT], deps: UnitDeps[RowT, ApiT], tally: Tally, attempt: int
+) -> float | None:
     """Seconds to wait before the next attempt, or None when the unit fails now."""
-    step = step_for(exc)
-    if step is Step.AUTH:
-        deps.on_auth(True)
     if step is Step.UNKNOWN and tally.noted:
         tally.intent = tally.noted  # the send may have landed: the next attempt checks first
     # After a conflict the intent of an earlier unknown send is kept: that send may still land
@@ -127,7 +142,7 @@ def _next_wait(exc: UomError, unit: WorkUnit, deps: UnitDeps, tally: Tally) -> f
             "batch.row_retry",
             row=unit.row_numbers[0],
             ticket_id=unit.key,  # the ticket (update-ticket) or the master (release-relation)
-            attempt=tally.attempts,
+            attempt=attempt,
             step=step.value,
             error_type=exc.error_type or type(exc).__name__,
             request_id=exc.request_id,
@@ -141,7 +156,6 @@ def _budget(step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, 
         tally.conflicts += 1
         return policy.delay_s(tally.conflicts, rng) if policy.may_retry_conflict(tally.conflicts) else None
     if step is Step.RATE:
-        tally.attempts -= 1
         tally.rate_waits += 1
         retry_after = exc.retry_after_s if isinstance(exc, RateLimited) else None
         return policy.retry_after_s(retry_after) if tally.rate_waits < MAX_RATE_LIMITED_WAITS else None
@@ -151,7 +165,7 @@ def _budget(step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, 
     return None
 
 
-def _failed(unit: WorkUnit, exc: UomError, maybe_landed: bool) -> list[RowResult]:
+def _failed(unit: WorkUnit[RowT], exc: UomError, maybe_landed: bool) -> list[RowResult]:
     """Every row of the unit failed with `exc`; says so when an earlier send may have landed."""
     message = exc.error_message or str(exc)
     if maybe_landed:
@@ -165,7 +179,7 @@ def _failed(unit: WorkUnit, exc: UomError, maybe_landed: bool) -> list[RowResult
     return [
         RowResult(
             row=row.row,
-            ticket_id=ticket_of(row),
+            ticket_id=row.ticket_id,
             outcome=Outcome.FAILED,
             request_id=exc.request_id,
             error_type=exc.error_type or type(exc).__name__,
@@ -177,7 +191,11 @@ def _failed(unit: WorkUnit, exc: UomError, maybe_landed: bool) -> list[RowResult
 
 
 def _outcomes(
-    unit: WorkUnit, deps: UnitDeps, tally: Tally, started: datetime, results: Sequence[RowResult]
+    unit: WorkUnit[RowT],
+    deps: UnitDeps[RowT, ApiT],
+    tally: Tally,
+    started: datetime,
+    results: Sequence[RowResult],
 ) -> list[RowOutcome]:
     finished = deps.clock.now()
     return [

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, cast
 
 import structlog
 
@@ -22,7 +22,7 @@ from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
 from batch.engine.unit_runner import UnitDeps
 from batch.journal.journal_file import Journal, RunState, journal_path_for
-from batch.kind import JobKind, WorkUnit, ticket_of
+from batch.kind import ApiT, JobKind, RowT, WorkUnit
 from batch.outcome import Outcome, RowOutcome, exit_code_for
 from batch.output.ledger import default_ledger_path, write_ledger
 from batch.output.progress import RunProgress
@@ -33,7 +33,7 @@ log = structlog.get_logger("batch")
 
 
 @dataclass(frozen=True)
-class PreparedJob:
+class PreparedJob(Generic[RowT]):
     """A loaded and validated job file."""
 
     path: Path
@@ -42,7 +42,7 @@ class PreparedJob:
     total_rows: int
     all_rows: Callable[[], Iterable[tuple[int, str]]]  # (row number, ticket id) of every input row
     invalid: Sequence[RowOutcome]
-    items: Callable[[], Iterator[Any]]  # the valid rows as the kind's items, in file order
+    items: Callable[[], Iterator[RowT]]  # the valid rows as the kind's items, in file order
 
 
 @dataclass
@@ -65,9 +65,9 @@ class RunReport:
 
 
 async def run_job(
-    job: PreparedJob,
-    kind: JobKind,
-    client: Any,
+    job: PreparedJob[RowT],
+    kind: JobKind[RowT, ApiT],
+    client: ApiT,
     audit: Mapping[str, str],
     settings: RunSettings,
     clock: Clock,
@@ -83,7 +83,8 @@ async def run_job(
             clock,
             max_retry_after_s=settings.policy.max_retry_after_s,
         )
-        stop = await _run_engine(job, kind, api, run, settings, clock)
+        # The meter wraps every coroutine method of the client: to the kind it is the client.
+        stop = await _run_engine(job, kind, cast(ApiT, api), run, settings, clock)
         _settle(run, job, stop)
         facts = {**audit, **_audit_facts(job, settings, run.run_id), "started_at": started_at.isoformat()}
         write_ledger(
@@ -99,7 +100,7 @@ async def run_job(
         )
 
 
-def _begin(journal: Journal, job: PreparedJob, settings: RunSettings) -> RunState:
+def _begin(journal: Journal, job: PreparedJob[Any], settings: RunSettings) -> RunState:
     """The run to work on (new, or the resumed one), with the invalid rows journalled."""
     run = journal.begin(
         job.sha256,
@@ -118,7 +119,7 @@ def _begin(journal: Journal, job: PreparedJob, settings: RunSettings) -> RunStat
     return run
 
 
-def _settle(run: RunState, job: PreparedJob, stop: StopState) -> None:
+def _settle(run: RunState, job: PreparedJob[Any], stop: StopState) -> None:
     """Give every row without an outcome one (`skipped`), and write the run's end record."""
     _record_skipped(run, job)
     if stop.auth_stopped:
@@ -129,7 +130,12 @@ def _settle(run: RunState, job: PreparedJob, stop: StopState) -> None:
 
 
 async def _run_engine(
-    job: PreparedJob, kind: JobKind, api: MeteredApi, run: RunState, settings: RunSettings, clock: Clock
+    job: PreparedJob[RowT],
+    kind: JobKind[RowT, ApiT],
+    api: ApiT,
+    run: RunState,
+    settings: RunSettings,
+    clock: Clock,
 ) -> StopState:
     done = run.final_rows()
     in_flight = run.in_flight()
@@ -140,10 +146,9 @@ async def _run_engine(
         clock=clock,
         rng=random.Random(settings.seed),
         note_intent=lambda unit, attempt, intent: _note(run, unit, attempt, intent),
-        on_auth=lambda failed: None,
     )
     pending = (item for item in job.items() if item.row not in done)
-    units = kind.units(pending, {"group_size": settings.group_size})
+    units = kind.units(pending, group_size=settings.group_size)
     with RunProgress(job.total_rows, len(done), clock, terminal=settings.progress_terminal) as progress:
         recorder = Recorder(run, clock, on_done=progress.advance)
         engine = Engine(
@@ -159,12 +164,12 @@ async def _run_engine(
     return stop
 
 
-async def _note(run: RunState, unit: WorkUnit, attempt: int, intent: Mapping[str, Any]) -> None:
+async def _note(run: RunState, unit: WorkUnit[RowT], attempt: int, intent: Mapping[str, Any]) -> None:
     """Commit the unit's intent before its send (a WAL commit without fsync: cheap, survives kill -9)."""
-    run.note_intents([(row.row, ticket_of(row), attempt, dict(intent)) for row in unit.rows])
+    run.note_intents([(row.row, row.ticket_id, attempt, dict(intent)) for row in unit.rows])
 
 
-def _record_skipped(run: RunState, job: PreparedJob) -> None:
+def _record_skipped(run: RunState, job: PreparedJob[Any]) -> None:
     """Rows without an outcome (never reached, or aborted in flight) end as `skipped`."""
     done = run.final_rows()
     batch: list[RowOutcome] = []
@@ -185,7 +190,7 @@ def _end_status(stop: StopState) -> str:
     return "interrupted" if stop.interrupted else "completed"
 
 
-def _audit_facts(job: PreparedJob, settings: RunSettings, run_id: int) -> dict[str, str]:
+def _audit_facts(job: PreparedJob[Any], settings: RunSettings, run_id: int) -> dict[str, str]:
     return {
         "tool_version": __version__,
         "job_file": str(job.path),

@@ -99,12 +99,16 @@ class Credentials:
 
 
 class KeyPair(Protocol):
-    """Anything that holds a set of UOM keys (e.g. the emulator's demo credentials)."""
+    """Anything that holds a set of UOM keys (e.g. the emulator's frozen demo credentials)."""
 
-    access_key: str
-    secret_key: str
-    service_code: str
-    master_id: str
+    @property
+    def access_key(self) -> str: ...
+    @property
+    def secret_key(self) -> str: ...
+    @property
+    def service_code(self) -> str: ...
+    @property
+    def master_id(self) -> str: ...
 
 
 def credentials_for(endpoint: str, keys: KeyPair, **options: Any) -> Credentials:

@@ -34,7 +34,6 @@ from batch.runs.settings import RunSettings
 from batch.uom.client import UomClient
 from batch.uom.credentials import Credentials, Secret
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator, LogEntry
-from jobs.kinds import engine_kind
 
 REPO = Path(__file__).resolve().parents[2]
 MEMO = "CorrespondProcess"
@@ -166,10 +165,9 @@ async def run_file(
     """Prepare and run `job` in this process against `url`; Parquet ledger unless `parquet` is False."""
     if settings.ledger_path is None and parquet:
         settings = replace(settings, ledger_path=job.with_suffix(".ledger.parquet"))
-    prepared, kind_name = prepare_job(job, action=None, encoding=None)
+    prepared, kind = prepare_job(job, action=None, encoding=None)
     creds = credentials_for(url, **cred)
     async with UomClient(creds, max_connections=settings.concurrency) as client:
-        kind = engine_kind(kind_name)
         report = await run_job(prepared, kind, client, creds.audit(), settings, SystemClock())
     return Ran(report, read_ledger(report.ledger_path))
 

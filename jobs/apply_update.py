@@ -5,6 +5,10 @@ has that change landed (then `updated`: a memo is never added twice)? Does the t
 hold what the row asks (`unchanged`, whatever the preconditions say: nothing would be sent)? Do
 the `expect.<Field>` preconditions hold (else `precondition_failed`)? Is the merged request valid
 under the job file's own rules (else `invalid`)? Only then is the update sent.
+
+A memo edit or delete the ticket already satisfies is not sent (see `ticket_merge`). If the server
+refuses a memo seq and a refetch shows that memo gone since the fetch, the refusal is a conflict:
+the next attempt merges again, and finds a delete satisfied or an edit impossible.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from typing import Any, Protocol
 from batch.errors import RowInvalid
 from batch.kind import AttemptContext, RowResult, WorkUnit
 from batch.outcome import Outcome
+from batch.uom.errors import Conflict, Refused
+from batch.uom.spec import MEMO_CLASS, MEMO_SEQ, ErrorType, MemoOp
 from batch.uom.ticket import TicketDetail
 from jobs.ticket_merge import MergedUpdate, has_landed, intent_for, merge, unmet_expectations
-from jobs.update_ticket import check_update
+from jobs.update_ticket import UpdateRow, check_update
 
 
 class TicketApi(Protocol):
@@ -27,7 +33,9 @@ class TicketApi(Protocol):
     async def update_ticket(self, fields: Mapping[str, Any]) -> str: ...
 
 
-async def apply_update(unit: WorkUnit, api: TicketApi, ctx: AttemptContext) -> Sequence[RowResult]:
+async def apply_update(
+    unit: WorkUnit[UpdateRow], api: TicketApi, ctx: AttemptContext
+) -> Sequence[RowResult]:
     """Apply the unit's one row to its ticket; the result is a value, errors are exceptions."""
     (row,) = unit.rows
     ticket = await api.get_ticket_detail(row.ticket_id)
@@ -49,11 +57,16 @@ async def apply_update(unit: WorkUnit, api: TicketApi, ctx: AttemptContext) -> S
             )
         ]
     await ctx.note_intent(intent_for(ticket, merged))
-    request_id = await api.update_ticket(_with_account(merged, row))
+    try:
+        request_id = await api.update_ticket(_with_account(merged, row))
+    except Refused as exc:
+        if _blames_memo_seq(exc) and await _memo_gone(api, ticket.ticket_id, merged):
+            raise _as_conflict(exc) from exc
+        raise
     return [_updated(row.row, ticket.ticket_id, request_id, merged)]
 
 
-def _checked_merge(ticket: TicketDetail, row: Any) -> MergedUpdate:
+def _checked_merge(ticket: TicketDetail, row: UpdateRow) -> MergedUpdate:
     """Merge, then check the request that would be sent with the job file's own rule objects."""
     if row.ticket_kind and row.ticket_kind != ticket.kind.value:
         raise RowInvalid(
@@ -68,7 +81,35 @@ def _checked_merge(ticket: TicketDetail, row: Any) -> MergedUpdate:
     return merged
 
 
-def _with_account(merged: MergedUpdate, row: Any) -> dict[str, Any]:
+def _blames_memo_seq(exc: Refused) -> bool:
+    """A PARAMETER_ERROR whose ErrorDetail names CorrespondProcessSeq."""
+    detail = exc.error_detail
+    return exc.error_type == ErrorType.PARAMETER_ERROR and isinstance(detail, Mapping) and MEMO_SEQ in detail
+
+
+async def _memo_gone(api: TicketApi, ticket_id: str, merged: MergedUpdate) -> bool:
+    """Whether a memo the request edits or deletes (all on the fetched ticket) is gone now."""
+    targets = {op[MEMO_SEQ] for op in merged.memo_ops if op.get(MEMO_CLASS) != MemoOp.ADD}
+    if not targets:
+        return False
+    refetched = await api.get_ticket_detail(ticket_id)
+    return not targets <= {m.seq for m in refetched.memos}
+
+
+def _as_conflict(exc: Refused) -> Conflict:
+    """The refusal as the conflict it is, keeping what the server said for the ledger."""
+    return Conflict(
+        "UpdateTicket: a memo changed since the fetch",
+        action=exc.action,
+        error_type=exc.error_type,
+        error_message=exc.error_message,
+        error_detail=exc.error_detail,
+        request_id=exc.request_id,
+        http_status=exc.http_status,
+    )
+
+
+def _with_account(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
     """The row's own ServiceCode / MasterID, when it gives them, over the configured ones."""
     body = dict(merged.body)
     if row.service_code:

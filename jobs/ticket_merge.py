@@ -3,6 +3,8 @@
 No I/O here. `merge` turns (fetched ticket, desired changes) into the full UpdateTicket request
 that the ticket's kind needs; `unmet_expectations` checks `expect.<Field>` preconditions;
 `has_landed` decides, after a lost reply, whether the change is already on the ticket.
+A memo edit to the text the memo already has, or a delete of a memo that is gone, already holds:
+`merge` leaves it out of the request, so a re-run sends nothing for it (an add always goes).
 Plans and reconciliation reuse `desired_state`/`diff` to compare a desired state with a live one.
 """
 
@@ -26,7 +28,7 @@ from batch.uom.spec import (
     timestamp_fields,
     update_fields,
 )
-from batch.uom.ticket import TicketDetail
+from batch.uom.ticket import Memo, TicketDetail
 
 IDENTITY = frozenset({"ServiceCode", "MasterID", "TicketId", "TicketProcessType"})
 APPROVER = "FinishApprovalUserId"
@@ -53,11 +55,11 @@ class MergedUpdate:
     changed: tuple[str, ...]
     before: dict[str, str] = field(default_factory=dict)
     after: dict[str, str] = field(default_factory=dict)
-    memo_ops: tuple[dict[str, str], ...] = ()
+    memo_ops: tuple[dict[str, str], ...] = ()  # the operations sent: those not already satisfied
 
     @property
     def unchanged(self) -> bool:
-        """Nothing to send: every field the row sets already holds and no memo is touched."""
+        """Nothing to send: every field the row sets already holds, and so does every memo operation."""
         return not self.changed and not self.memo_ops
 
 
@@ -108,7 +110,7 @@ def merge(ticket: TicketDetail, row: Changes) -> MergedUpdate:
     body = _base_body(ticket, desired)
     body.update({f: desired[f] for f in set_fields if f != APPROVER})
     _apply_approver_rule(body, desired, row)
-    ops = tuple(dict(op) for op in row.memo_ops)
+    ops = memo_ops_to_send(ticket, row.memo_ops)
     if ops or ticket.kind is TicketKind.INCIDENT:
         body[MEMO_LIST] = list(ops)  # D4: incidents always carry the list, [] when no memo changes
     return MergedUpdate(
@@ -118,6 +120,60 @@ def merge(ticket: TicketDetail, row: Changes) -> MergedUpdate:
         after={f: desired[f] for f in changed},
         memo_ops=ops,
     )
+
+
+def memo_ops_to_send(ticket: TicketDetail, ops: Sequence[Mapping[str, str]]) -> tuple[dict[str, str], ...]:
+    """The row's memo operations that the ticket does not already satisfy, under the ticket's seqs.
+
+    RowInvalid for an edit of a memo the ticket does not have (nothing can make it hold) and for
+    two operations on one memo (the API refuses that request).
+    """
+    memos = {_seq_key(m.seq): m for m in ticket.memos}
+    _check_memo_targets(ops, memos)
+    sent = (_unsatisfied(op, memos) for op in ops)
+    return tuple(op for op in sent if op is not None)
+
+
+def _unsatisfied(op: Mapping[str, str], memos: Mapping[str, Memo]) -> dict[str, str] | None:
+    """`op` as it is to be sent, or None when it already holds on `memos`."""
+    if op.get(MEMO_CLASS) == MemoOp.ADD:
+        return dict(op)  # an add always makes a new memo
+    memo = memos.get(_seq_key(op.get(MEMO_SEQ, "")))
+    if memo is None:
+        return None  # a delete of a memo that is gone (an edit of one is refused before)
+    if op.get(MEMO_CLASS) == MemoOp.EDIT and memo.text == op.get(MEMO_TEXT, ""):
+        return None
+    return {**op, MEMO_SEQ: memo.seq}  # the ticket's own spelling of the seq
+
+
+def _seq_key(seq: str) -> str:
+    """A memo seq as a number without leading zeros (`01` names memo 1), else as given."""
+    return str(int(seq)) if seq.isascii() and seq.isdigit() else seq
+
+
+def _check_memo_targets(ops: Sequence[Mapping[str, str]], memos: Mapping[str, Memo]) -> None:
+    """Each memo is edited or deleted at most once, and an edited memo exists."""
+    seen: set[str] = set()
+    for op in ops:
+        kind, seq = op.get(MEMO_CLASS), op.get(MEMO_SEQ, "")
+        if kind == MemoOp.ADD:
+            continue
+        if _seq_key(seq) in seen:
+            raise RowInvalid(f"{MEMO_SEQ} {seq}: a row may edit or delete one memo only once")
+        seen.add(_seq_key(seq))
+        if kind == MemoOp.EDIT and _seq_key(seq) not in memos:
+            raise RowInvalid(
+                f"{MEMO_SEQ} {seq}: the ticket has no memo {seq} to edit (deleted, or never there); "
+                f"{_memo_seqs_said(memos)}"
+            )
+
+
+def _memo_seqs_said(memos: Mapping[str, Memo], shown: int = 10) -> str:
+    seqs = [m.seq for m in memos.values()]
+    if not seqs:
+        return "it has no memos"
+    more = f" and {len(seqs) - shown} more" if len(seqs) > shown else ""
+    return f"its memos are {', '.join(seqs[:shown])}{more}"
 
 
 def _check_fields_fit(kind: TicketKind, row: Changes) -> None:

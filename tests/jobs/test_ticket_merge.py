@@ -65,8 +65,8 @@ def test_same_values_are_unchanged() -> None:
     assert merge(incident(), Row({"Priority": "中", "StateCode": "復旧済み"})).unchanged
 
 
-def test_memo_is_never_unchanged() -> None:
-    """A memo operation always makes an update."""
+def test_memo_add_is_never_unchanged() -> None:
+    """A memo add always makes an update (edits and deletes that hold do not: test_memo_satisfied)."""
     op = {"CorrespondProcessSeq": "", "CorrespondProcessOperationClass": "0", "CorrespondProcess": "x"}
     merged = merge(incident(), Row(memo_ops=(op,)))
     assert not merged.unchanged and merged.body["CorrespondProcessList"] == [op]

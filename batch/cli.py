@@ -9,6 +9,12 @@ from collections.abc import Callable, Sequence
 
 from batch import __version__
 from batch.errors import BatchError
+from batch.exit_codes import ExitCode
+from batch.uom.errors import UomError
+
+# What a command reports to its user as a message (exit 2), not a traceback: our own errors, and
+# the wire layer's, which has a root of its own so that batch/uom imports nothing of the rest.
+REPORTED = (BatchError, UomError)
 
 # Each command module has `register(subparsers)`, which sets `func(args) -> int` on its parser.
 COMMAND_MODULES = (
@@ -33,35 +39,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: run one subcommand and turn a BatchError into a message and exit code 2."""
+    """Entry point: run one subcommand and turn a reported error into a message and exit code 2."""
     args = build_parser().parse_args(argv)
     return run_command(args.func, args)
 
 
 def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
-    """Run a subcommand; a BatchError (even wrapped by a task group) is a message and exit 2."""
+    """Run a subcommand; a reported error (even wrapped by a task group) is a message and exit 2."""
     try:
         return int(func(args))
-    except BatchError as exc:
+    except REPORTED as exc:
         return _fail(exc)
     except BaseExceptionGroup as group:
-        # A BatchError raised inside a task group (a broken journal mid-run) arrives wrapped.
-        batch_errors, rest = group.split(BatchError)
-        if rest is not None or batch_errors is None:
+        # An error raised inside a task group (a broken journal mid-run) arrives wrapped.
+        reported, rest = group.split(REPORTED)
+        if rest is not None or reported is None:
             raise
-        return _fail(*_leaves(batch_errors))
+        return _fail(*_leaves(reported))
     except KeyboardInterrupt:
         print("uom-batch: interrupted", file=sys.stderr)
-        return 130
+        return ExitCode.INTERRUPTED
 
 
 def _fail(*errors: BaseException) -> int:
     for exc in errors:
         print(f"uom-batch: error: {exc}", file=sys.stderr)
-    return 2
+    return ExitCode.USAGE
 
 
-def _leaves(group: BaseExceptionGroup[BatchError]) -> list[BaseException]:
+def _leaves(group: BaseExceptionGroup[BatchError | UomError]) -> list[BaseException]:
     found: list[BaseException] = []
     for exc in group.exceptions:
         found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])

@@ -3,8 +3,11 @@
 BatchError
 ├── ConfigError        bad settings or credentials                 exit 2
 ├── JobFileError       unreadable job file, bad or missing columns exit 2, nothing sent
-├── RowInvalid         one row breaks a rule                        outcome `invalid`
-└── UomError           (batch.uom.errors) what the API or the wire said
+├── JournalError       (batch.journal.run_state) a journal that cannot be used   exit 2
+└── RowInvalid         one row breaks a rule                        outcome `invalid`
+
+What the API or the wire said is batch.uom.errors.UomError, a tree with its own root: the wire
+layer imports nothing of the rest of batch/. The CLI reports both as a message and exit 2.
 """
 
 from __future__ import annotations

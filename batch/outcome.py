@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from batch.exit_codes import ExitCode
+
 __all__ = [
     "FINAL_OUTCOMES",
     "Outcome",
@@ -18,9 +20,6 @@ __all__ = [
     "exit_code_for",
 ]
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_INTERRUPTED = 130
 
 
 class Outcome(StrEnum):
@@ -87,7 +86,7 @@ def exit_code_for(counts: Mapping[Outcome, int], interrupted: bool, auth_stopped
     `skipped` rows can only come from a stop, which the first two cases already cover).
     """
     if interrupted:
-        return EXIT_INTERRUPTED
+        return ExitCode.INTERRUPTED
     if auth_stopped or any(counts.get(o, 0) > 0 for o in _NOT_OK):
-        return EXIT_FAILED
-    return EXIT_OK
+        return ExitCode.ROWS_FAILED
+    return ExitCode.OK

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from batch.commands.arguments import loop_options
 from batch.engine.backoff import RetryPolicy
+from batch.exit_codes import ExitCode
 from batch.runs.settings import RunSettings
 
 if TYPE_CHECKING:
@@ -71,7 +72,7 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(json_lines=args.log_json, level=None if args.log_json else "warning")
     reports = anyio.run(_demo, args, backend_options=loop_options())  # UOM_BATCH_NO_UVLOOP=1: asyncio
     print("\nThe invalid rows and precondition_failed rows are deliberate: see the ledgers above.")
-    return 130 if any(r.stop.interrupted for r in reports) else 0
+    return ExitCode.INTERRUPTED if any(r.stop.interrupted for r in reports) else ExitCode.OK
 
 
 async def _demo(args: argparse.Namespace) -> list[RunReport]:
@@ -103,9 +104,7 @@ async def _run(path: Path, credentials: Credentials, settings: RunSettings) -> R
 
     job, kind = prepare_job(path, action=None, encoding=None)
     async with UomClient(credentials, max_connections=settings.concurrency) as client:
-        return await run_job(
-            job, kind, client, credentials.audit(), settings, SystemClock()
-        )
+        return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
 
 
 def _credentials(url: str) -> Credentials:

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from batch.exit_codes import ExitCode
+
 if TYPE_CHECKING:
     import ssl
 
@@ -22,7 +24,6 @@ if TYPE_CHECKING:
 # The emulator (aiohttp.web) is imported by the functions that use it: `uom-batch --help` and
 # the other commands never load it.
 
-EXIT_USAGE = 2
 
 
 def register(subparsers: Any) -> None:
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     problem = _problem(args)
     if problem:
         print(f"uom-batch emulator: error: {problem}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     try:
         tickets = _tickets(args)
         asyncio.run(serve(Emulator(tickets, faults_from(args)), args))
@@ -176,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     except (OSError, ValueError) as exc:  # a port in use, an unreadable seed or certificate
         print(f"uom-batch emulator: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return ExitCode.USAGE
     return 0
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from batch.commands.arguments import add_job_arguments
+from batch.exit_codes import ExitCode
 
 
 def register(subparsers: Any) -> None:
@@ -47,8 +48,8 @@ def main(args: argparse.Namespace) -> int:
     if checked.result.invalid.height:
         written = write_rejects(checked.result, rejects)
         console.print(Text(f"{written} rejected rows, with reasons: {rejects}"))
-        return 1
+        return ExitCode.ROWS_FAILED
     if args.rejects is None and rejects.exists():
         rejects.unlink()  # our own output from an earlier check, now out of date
         console.print(Text(f"removed the out-of-date {rejects.name}"))
-    return 0
+    return ExitCode.OK

@@ -1,28 +1,29 @@
 """What the UOM API (or the wire to it) can say went wrong, shaped by what the engine does next.
 
-BatchError                    (batch.errors)
-└── UomError                  RequestId, ErrorType, ErrorMessage, ErrorDetail, HTTP status
-    ├── Retryable             try again after a backoff
-    │   ├── RateLimited       HTTP 429; `retry_after_s` from Retry-After; spends no attempt
-    │   ├── ServerError       SYSTEM_ERROR, UOMWebSystemError, HTTP 5xx
-    │   └── TransportError    timeouts, resets, refused connections, unreadable replies
-    │       └── OutcomeUnknown  the request was sent and the reply was lost: it may have landed
-    ├── Conflict              EXCLUSION_FAILURE: refetch, merge again, send again
-    ├── Refused               PARAMETER_*, NO_TICKET_ID, NO_ROLES_TO_CLOSE, ParameterError
-    │   └── NoTicket          NO_TICKET_ID
-    ├── AuthFailure           AUTH_FAILURE: the credentials are wrong; repeated, it stops the run
-    └── ProtocolError         a reply that breaks the manual's shape (missing keys): not retried
+The tree has its own root (not batch.errors.BatchError) so that the wire layer imports nothing
+of the rest of batch/; the CLI reports both kinds as a message.
+
+UomError                  RequestId, ErrorType, ErrorMessage, ErrorDetail, HTTP status
+├── Retryable             try again after a backoff
+│   ├── RateLimited       HTTP 429; `retry_after_s` from Retry-After; spends no attempt
+│   ├── ServerError       SYSTEM_ERROR, UOMWebSystemError, HTTP 5xx
+│   └── TransportError    timeouts, resets, refused connections, unreadable replies
+│       └── OutcomeUnknown  the request was sent and the reply was lost: it may have landed
+├── Conflict              EXCLUSION_FAILURE: refetch, merge again, send again
+├── Refused               PARAMETER_*, NO_TICKET_ID, NO_ROLES_TO_CLOSE, ParameterError
+│   └── NoTicket          NO_TICKET_ID
+├── AuthFailure           AUTH_FAILURE: the credentials are wrong; repeated, it stops the run
+└── ProtocolError         a reply that breaks the manual's shape (missing keys): not retried
 """
 
 from __future__ import annotations
 
 from typing import Any, Final
 
-from batch.errors import BatchError
 from batch.uom.spec import LEGACY_SPELLINGS, ErrorType
 
 
-class UomError(BatchError):
+class UomError(Exception):
     """An error reply or a failed exchange; carries everything the API said about it."""
 
     retryable: bool = False

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from batch.cli import main, run_command
+from batch.errors import BatchError
 from batch.journal.journal_file import JournalError
+from batch.uom.errors import ProtocolError, UomError
 
 
 def test_missing_job_file_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str],
@@ -49,3 +51,19 @@ def test_other_exceptions_are_not_swallowed() -> None:
 
     with pytest.raises(ExceptionGroup):
         run_command(broken, argparse.Namespace())
+
+
+def test_wire_errors_are_reported_like_batch_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    """A UomError (its own root, apart from BatchError) is one message and exit 2, bare or wrapped."""
+
+    def refused(args: argparse.Namespace) -> int:
+        raise ExceptionGroup("task group", [ProtocolError("GetTicketDetail: reply has no RequestId",
+                                                          action="GetTicketDetail")])
+
+    assert run_command(refused, argparse.Namespace()) == 2
+    assert "reply has no RequestId" in capsys.readouterr().err
+
+
+def test_wire_errors_are_not_batch_errors() -> None:
+    """batch/uom imports nothing of the rest of batch/, so its error tree has its own root."""
+    assert not issubclass(UomError, BatchError)

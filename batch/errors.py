@@ -3,7 +3,7 @@
 BatchError
 ├── ConfigError        bad settings or credentials                 exit 2
 ├── JobFileError       unreadable job file, bad or missing columns exit 2, nothing sent
-├── JournalError       (batch.journal.run_state) a journal that cannot be used   exit 2
+├── JournalError       (batch.journal.schema) a journal that cannot be used   exit 2
 └── RowInvalid         one row breaks a rule                        outcome `invalid`
 
 What the API or the wire said is batch.uom.errors.UomError, a tree with its own root: the wire

@@ -72,10 +72,6 @@ class RowOutcome:
             if stamp is not None and stamp.utcoffset() is None:
                 raise ValueError(f"row {self.row}: timestamps must be timezone-aware")
 
-    @property
-    def is_final(self) -> bool:
-        """True unless `skipped`."""
-        return self.outcome in FINAL_OUTCOMES
 
 
 def exit_code_for(counts: Mapping[Outcome, int], interrupted: bool, auth_stopped: bool) -> int:

@@ -19,14 +19,6 @@ from jobs.fields import ACTION
 from jobs.kinds import KINDS, RegisteredKind
 
 
-def kind_for(name: str) -> RegisteredKind:
-    """The kind registered under `name`."""
-    try:
-        return KINDS[name]
-    except KeyError:
-        raise JobFileError(f"unknown job kind {name!r} (known: {', '.join(KINDS)})") from None
-
-
 def kind_named(text: str) -> str | None:
     """The kind a name stands for: a kind's own name or its API action, any case; else None."""
     wanted = text.strip().lower()

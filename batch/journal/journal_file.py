@@ -7,15 +7,15 @@ file in ``locking_mode=EXCLUSIVE``, so a second process opening the same journal
 version: ``PRAGMA user_version``; the file is recognised by ``PRAGMA application_id``.
 
 Runs and resume: `Journal.begin` resumes the latest run when it did not complete (no end
-record, or ended ``interrupted``/``auth_stopped``/``failed``) and the job (SHA-256 and kind) is
+record, or ended ``interrupted``/``auth_stopped``) and the job (SHA-256 and kind) is
 the same; refuses when that job changed (unless ``force_new``); and starts a new run after a
 ``completed`` one, so a nightly job does its work every night.
 
 Intents: before a send whose result may be unknown, the engine notes what it is about to do
 (`RunState.note_intent`) in the intent log beside the journal (batch.intent_log: one append per
 send, far cheaper than a commit). A row with a final outcome in the journal is settled; an intent
-of a row without one marks a row that was in flight: refetch, don't resend. (Schema v1's
-`intents` table is no longer written.)
+of a row without one marks a row that was in flight: refetch, don't resend. Tables, columns
+and the schema version: batch.journal.schema.
 """
 
 from __future__ import annotations
@@ -27,36 +27,13 @@ from pathlib import Path
 from typing import Any, Self
 
 from batch.journal.intent_log import IntentLog
-from batch.journal.run_state import (
-    END_STATUSES,
-    OUTCOME_COLUMNS,
-    JournalError,
-    RunState,
-    sqlite_errors,
-    utc_now,
-)
+from batch.journal.run_state import JournalError, RunState, sqlite_errors, utc_now
+from batch.journal.schema import ensure_schema
 
-__all__ = ["END_STATUSES", "Journal", "JournalError", "RunState", "journal_path_for"]
+__all__ = ["Journal", "JournalError", "RunState", "journal_path_for"]
 
-SCHEMA_VERSION = 1
-APPLICATION_ID = 0x554F4D42  # "UOMB"
 _SECRET_KEY = re.compile(r"secret|passw", re.IGNORECASE)
 _REDACTED = frozenset({"", "*", "***", "redacted", "<redacted>", "[redacted]"})
-_SCHEMA = f"""
-CREATE TABLE runs (
-    run_id INTEGER PRIMARY KEY, job_sha256 TEXT NOT NULL, kind TEXT NOT NULL,
-    job_path TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, end_status TEXT,
-    settings_json TEXT NOT NULL, tool_version TEXT NOT NULL);
-CREATE TABLE outcomes (
-    run_id INTEGER NOT NULL REFERENCES runs(run_id), {OUTCOME_COLUMNS},
-    PRIMARY KEY (run_id, row));
-CREATE TABLE intents (
-    run_id INTEGER NOT NULL REFERENCES runs(run_id), row INTEGER NOT NULL,
-    ticket_id TEXT NOT NULL, attempt INTEGER NOT NULL, intent_json TEXT NOT NULL,
-    noted_at TEXT NOT NULL, PRIMARY KEY (run_id, row));
-PRAGMA application_id = {APPLICATION_ID};
-PRAGMA user_version = {SCHEMA_VERSION};
-"""
 
 
 def intent_log_path(journal_path: Path) -> Path:
@@ -87,7 +64,7 @@ class Journal:
             )  # allow anyio.to_thread
             try:
                 _configure(conn)
-                _ensure_schema(conn, path)
+                ensure_schema(conn, path)
             except BaseException:
                 conn.close()
                 raise
@@ -166,21 +143,6 @@ def _configure(conn: sqlite3.Connection) -> None:
         raise sqlite3.OperationalError("cannot switch to WAL mode")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
-
-
-def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-    if tables == 0:
-        conn.executescript(f"BEGIN; {_SCHEMA} COMMIT;")
-    elif app_id != APPLICATION_ID or version == 0:
-        raise JournalError(f"{path}: an SQLite file, but not a uom-batch journal")
-    elif version > SCHEMA_VERSION:
-        raise JournalError(
-            f"{path}: journal schema v{version} is newer than this uom-batch"
-            f" understands (v{SCHEMA_VERSION}); upgrade uom-batch"
-        )
 
 
 def _refuse_secrets(settings: object, where: str = "settings") -> None:

@@ -1,12 +1,11 @@
 """One run in the journal: what is done, what was in flight, and recording more.
 
-The journal (batch.journal.journal_file) opens the file and decides which run this is; a `RunState` is that
-run's view: its outcomes in SQLite, its intents in the intent log beside it.
+The journal (batch.journal.journal_file) opens the file and decides which run this is; a `RunState`
+is that run's view: its outcomes in SQLite, its intents in the intent log beside it.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -14,22 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from batch.errors import BatchError
 from batch.journal.intent_log import IntentLog
-from batch.outcome import Outcome, RowOutcome
-
-END_STATUSES = frozenset({"completed", "interrupted", "auth_stopped", "failed"})
-
-OUTCOME_COLUMNS = (
-    "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
-    " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at"
+from batch.journal.schema import (
+    END_STATUSES,
+    OUTCOME_COLUMNS,
+    JournalError,
+    outcome_from_db,
+    outcome_to_db,
 )
-
-
-class JournalError(BatchError):
-    """The journal cannot be used: not a journal, newer, locked, broken, or a changed job."""
+from batch.outcome import Outcome, RowOutcome
 
 
 def utc_now() -> str:
@@ -118,7 +110,7 @@ class RunState:
         with self._transaction("recording outcomes"):
             self._conn.executemany(
                 f"INSERT OR REPLACE INTO outcomes (run_id, {OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 16)})",
-                [_outcome_to_db(self.run_id, o) for o in outcomes],
+                [outcome_to_db(self.run_id, o) for o in outcomes],
             )
         if self._intents.too_large():
             self._intents.rewrite(self.run_id, self.in_flight().items())
@@ -130,7 +122,7 @@ class RunState:
                 f"SELECT {OUTCOME_COLUMNS} FROM outcomes WHERE run_id = ? ORDER BY row", (self.run_id,)
             )
             while batch := cur.fetchmany(batch_size):
-                yield from (_outcome_from_db(r) for r in batch)
+                yield from (outcome_from_db(r) for r in batch)
 
     def counts(self) -> dict[Outcome, int]:
         """Number of rows per outcome in this run (every outcome present, zero if none)."""
@@ -177,56 +169,3 @@ class RunState:
             )
         if status == "completed":
             self._intents.clear()  # a completed run has nothing in flight
-
-
-def _iso(stamp: datetime | None) -> str | None:
-    return None if stamp is None else stamp.astimezone(UTC).isoformat()
-
-
-def _json(value: object) -> str:
-    return orjson.dumps(value).decode("utf-8")
-
-
-def _outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
-    return (
-        run_id,
-        o.row,
-        o.action,
-        o.ticket_id,
-        o.outcome.value,
-        o.attempts,
-        o.conflicts,
-        o.error_type,
-        o.error_message,
-        o.error_detail,
-        o.request_id,
-        _json(list(o.changed_fields)),
-        _json(o.before),
-        _json(o.after),
-        _iso(o.started_at),
-        _iso(o.finished_at),
-    )
-
-
-def _outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
-    return RowOutcome(
-        row=r[0],
-        action=r[1],
-        ticket_id=r[2],
-        outcome=Outcome(r[3]),
-        attempts=r[4],
-        conflicts=r[5],
-        error_type=r[6],
-        error_message=r[7],
-        error_detail=r[8],
-        request_id=r[9],
-        changed_fields=tuple(json.loads(r[10])),
-        before=json.loads(r[11]),
-        after=json.loads(r[12]),
-        started_at=_stamp(r[13]),
-        finished_at=_stamp(r[14]),
-    )
-
-
-def _stamp(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)

@@ -28,7 +28,6 @@ API_VERSIONS: Final[dict[str, str]] = {
     "ReleaseIncidentRelate": "20161003",
     "UpdateIncident": "20161003",
 }
-TICKET_ACTIONS: Final = frozenset({"GetTicketDetail", "UpdateTicket", "RegisterTicket"})
 CONTENT_TYPE: Final = "application/json; charset=utf-8"
 OFFICE_ID: Final = "IIJ00000001"  # RIR: 固定 (fixed value)
 LOCALE: Final = "0"  # RIR: only 0 (日本語)
@@ -191,8 +190,6 @@ def update_fields(kind: TicketKind) -> dict[str, Field]:
 
 # D2: GetTicketDetail's names that UpdateTicket spells differently (detail name → update name).
 DETAIL_TO_UPDATE_RENAMES: Final[dict[str, str]] = {"AssignUser": "AssignUserId"}
-# GetTicketDetail returns these; UpdateTicket does not take them.
-DETAIL_ONLY_FIELDS: Final = frozenset({"MasterTicketId", "RequestId", MEMO_LIST})
 # D1: keys a GetTicketDetailResponse must carry (plus the kind's timestamps).
 DETAIL_REQUIRED_KEYS: Final = ("RequestId", "TicketId", "TicketProcessType")
 

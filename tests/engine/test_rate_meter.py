@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch.clock import FakeClock, SystemClock
+from batch.clock import SystemClock
 from batch.engine.rate_meter import HALVING_GAP_S, WINDOW_MARGIN_S, RateMeter
+from tests.clocks import FakeClock
 
 T0 = 1000.0  # a realistic monotonic magnitude, so float rounding is exercised
 

@@ -11,9 +11,9 @@ from jobs.registry import action_in_file, detect_kind
 
 
 def test_registry_names_both_kinds() -> None:
-    """KINDS maps the CLI names to the kind modules."""
+    """KINDS maps the CLI names to the kinds."""
     assert set(registry.KINDS) == {"update-ticket", "release-relation"}
-    assert registry.kind_for("release-relation").name == "release-relation"
+    assert registry.KINDS["release-relation"].name == "release-relation"
 
 
 def test_inferred_from_columns() -> None:

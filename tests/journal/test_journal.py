@@ -45,9 +45,34 @@ def test_new_file_gets_schema_in_wal_mode(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"runs", "outcomes", "intents"}
+        assert tables == {"runs", "outcomes"}
+    finally:
+        conn.close()
+
+
+V1_INTENTS = """CREATE TABLE intents (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), row INTEGER NOT NULL,
+    ticket_id TEXT NOT NULL, attempt INTEGER NOT NULL, intent_json TEXT NOT NULL,
+    noted_at TEXT NOT NULL, PRIMARY KEY (run_id, row))"""
+
+
+def test_v1_journal_is_migrated_and_its_run_resumes(tmp_path: Path) -> None:
+    """A v1 journal (with its unused intents table) opens as v2 and its interrupted run resumes."""
+    path = tmp_path / "j.sqlite"
+    with Journal.open(path) as journal:
+        begin(journal).record([outcome(2)])
+    conn = sqlite3.connect(path)
+    conn.executescript(f"BEGIN; {V1_INTENTS}; PRAGMA user_version = 1; COMMIT;")
+    conn.close()
+    with Journal.open(path) as journal:
+        again = begin(journal)
+        assert (again.resumed, again.final_rows()) == (True, {2})
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert "intents" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()
 
@@ -97,7 +122,7 @@ def test_completed_run_is_followed_by_a_new_run(journal: Journal) -> None:
     assert second.final_rows() == set()
 
 
-@pytest.mark.parametrize("status", [None, "interrupted", "auth_stopped", "failed"])
+@pytest.mark.parametrize("status", [None, "interrupted", "auth_stopped"])
 def test_unfinished_run_of_same_job_resumes(journal: Journal, status: str | None) -> None:
     """A run with no end record, or one that stopped early, resumes with its final rows."""
     first = begin(journal)

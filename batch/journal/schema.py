@@ -1,0 +1,118 @@
+"""The journal's tables and columns, its schema version and migrations, and outcome rows.
+
+Version 2 dropped v1's `intents` table (intents went to the intent log beside the journal, and
+the table was no longer written); a v1 journal is migrated when it is opened, so an interrupted
+run of an older uom-batch still resumes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+import orjson
+
+from batch.errors import BatchError
+from batch.outcome import Outcome, RowOutcome
+
+SCHEMA_VERSION: Final = 2
+APPLICATION_ID: Final = 0x554F4D42  # "UOMB"
+END_STATUSES: Final = frozenset({"completed", "interrupted", "auth_stopped"})
+OUTCOME_COLUMNS: Final = (
+    "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
+    " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at"
+)
+_TABLES: Final = f"""
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY, job_sha256 TEXT NOT NULL, kind TEXT NOT NULL,
+    job_path TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, end_status TEXT,
+    settings_json TEXT NOT NULL, tool_version TEXT NOT NULL);
+CREATE TABLE outcomes (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), {OUTCOME_COLUMNS},
+    PRIMARY KEY (run_id, row));
+PRAGMA application_id = {APPLICATION_ID};
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
+# From version N to N + 1.
+_MIGRATIONS: Final = {1: "DROP TABLE IF EXISTS intents;"}
+
+
+class JournalError(BatchError):
+    """The journal cannot be used: not a journal, newer, locked, broken, or a changed job."""
+
+
+def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Create the tables in a new file, migrate an older journal, refuse anything else."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+    if tables == 0:
+        conn.executescript(f"BEGIN; {_TABLES} COMMIT;")
+        return
+    if app_id != APPLICATION_ID or version == 0:
+        raise JournalError(f"{path}: an SQLite file, but not a uom-batch journal")
+    elif version > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path}: journal schema v{version} is newer than this uom-batch"
+            f" understands (v{SCHEMA_VERSION}); upgrade uom-batch"
+        )
+    for old in range(version, SCHEMA_VERSION):
+        conn.executescript(f"BEGIN; {_MIGRATIONS[old]} PRAGMA user_version = {old + 1}; COMMIT;")
+
+
+def _iso(stamp: datetime | None) -> str | None:
+    return None if stamp is None else stamp.astimezone(UTC).isoformat()
+
+
+def _json(value: object) -> str:
+    return orjson.dumps(value).decode("utf-8")
+
+
+def outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
+    """One outcome as the values of an `outcomes` row (run_id first, then OUTCOME_COLUMNS)."""
+    return (
+        run_id,
+        o.row,
+        o.action,
+        o.ticket_id,
+        o.outcome.value,
+        o.attempts,
+        o.conflicts,
+        o.error_type,
+        o.error_message,
+        o.error_detail,
+        o.request_id,
+        _json(list(o.changed_fields)),
+        _json(o.before),
+        _json(o.after),
+        _iso(o.started_at),
+        _iso(o.finished_at),
+    )
+
+
+def outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
+    """An outcome from the values of OUTCOME_COLUMNS."""
+    return RowOutcome(
+        row=r[0],
+        action=r[1],
+        ticket_id=r[2],
+        outcome=Outcome(r[3]),
+        attempts=r[4],
+        conflicts=r[5],
+        error_type=r[6],
+        error_message=r[7],
+        error_detail=r[8],
+        request_id=r[9],
+        changed_fields=tuple(json.loads(r[10])),
+        before=json.loads(r[11]),
+        after=json.loads(r[12]),
+        started_at=_stamp(r[13]),
+        finished_at=_stamp(r[14]),
+    )
+
+
+def _stamp(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)

@@ -25,11 +25,8 @@ from __future__ import annotations
 import codecs
 import csv
 import json
-import os
 import tempfile
-import uuid
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -38,6 +35,7 @@ from typing import Any
 import polars as pl
 
 from batch.outcome import RowOutcome
+from batch.output.files import atomic_target, neutralise
 
 __all__ = ["CHUNK_ROWS", "COLUMNS", "default_ledger_path", "write_ledger"]
 
@@ -62,7 +60,6 @@ _TYPED = [
     else pl.col(c).cast(_SCHEMA[c]) for c in COLUMNS
 ]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # JIS X 0208 code points that CP932 spells with its own (fullwidth) variants.
 _CP932_VARIANTS = str.maketrans({
     "\u301c": "\uff5e", "\u2016": "\u2225", "\u2212": "\uff0d", "\u00a2": "\uffe0",
@@ -107,24 +104,6 @@ def _chunks(outcomes: Iterable[RowOutcome], size: int) -> Iterator[list[RowOutco
         yield chunk
 
 
-@contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path`, renamed onto it only if the block succeeds."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        yield tmp
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb+") as f:
-        os.fsync(f.fileno())
-
-
 # --- Parquet -----------------------------------------------------------------------------
 
 
@@ -134,7 +113,7 @@ def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]],
         files, rows = _spill(chunks, Path(spill))
         metadata = {**audit, "ledger.format": "parquet", "ledger.rows": str(rows)}
         frame = pl.scan_ipc(files) if files else pl.LazyFrame(schema=_SCHEMA)
-        with _atomic_target(path) as tmp:
+        with atomic_target(path) as tmp:
             frame.sink_parquet(tmp, metadata=metadata)
 
 
@@ -170,7 +149,7 @@ def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[st
                encoding: str) -> None:
     cells = _CellWriter(encoding)
     rows = 0
-    with _atomic_target(path) as tmp, tmp.open("w", encoding=encoding, newline="") as f:
+    with atomic_target(path) as tmp, tmp.open("w", encoding=encoding, newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
         for chunk in chunks:
@@ -182,7 +161,7 @@ def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[st
 
 
 def _write_sidecar(path: Path, meta: Mapping[str, str]) -> None:
-    with _atomic_target(path) as tmp:
+    with atomic_target(path) as tmp:
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
@@ -209,8 +188,7 @@ class _CellWriter:
     def _text(self, text: str | None) -> str:
         if not text:
             return ""
-        if text.startswith(_FORMULA_STARTS):
-            text = "'" + text
+        text = neutralise(text)
         return text if text.isascii() else self._encodable(text)
 
     def _encodable(self, text: str) -> str:

@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from batch import __version__
 from batch.errors import BatchError
 from batch.exit_codes import ExitCode
-from batch.uom.errors import UomError
+from batch.uom.errors import ClientSetupError, UomError
 
 # What a command reports to its user as a message (exit 2), not a traceback: our own errors, and
 # the wire layer's, which has a root of its own so that batch/uom imports nothing of the rest.
-REPORTED = (BatchError, UomError)
+REPORTED = (BatchError, UomError, ClientSetupError)
 
 # Each command module has `register(subparsers)`, which sets `func(args) -> int` on its parser.
 COMMAND_MODULES = (
@@ -67,7 +67,7 @@ def _fail(*errors: BaseException) -> int:
     return ExitCode.USAGE
 
 
-def _leaves(group: BaseExceptionGroup[BatchError | UomError]) -> list[BaseException]:
+def _leaves(group: BaseExceptionGroup[Exception]) -> list[BaseException]:
     found: list[BaseException] = []
     for exc in group.exceptions:
         found.extend(_leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc])

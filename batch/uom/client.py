@@ -19,9 +19,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from batch.errors import ConfigError
 from batch.uom.credentials import Credentials
-from batch.uom.errors import OutcomeUnknown, TransportError
+from batch.uom.errors import ClientSetupError, OutcomeUnknown, TransportError
 from batch.uom.replies import MUTATING_ACTIONS, parse_reply
 from batch.uom.signing import expire_after, signed_headers
 from batch.uom.spec import (
@@ -158,7 +157,7 @@ class UomClient:
                 reply_started = True
                 return resp.status, resp.headers, await resp.read()
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise ConfigError(_tls_message(self.credentials, exc)) from None
+            raise ClientSetupError(_tls_message(self.credentials, exc)) from None
         except aiohttp.ClientConnectorError as exc:
             raise TransportError(
                 f"{action}: cannot connect to {self.credentials.endpoint}: {exc.os_error}",
@@ -203,7 +202,7 @@ def _ssl_setting(credentials: Credentials) -> ssl.SSLContext | bool:
         try:
             context.load_verify_locations(cafile=str(credentials.ca_file))
         except (OSError, ssl.SSLError) as exc:
-            raise ConfigError(f"cannot load CA file {credentials.ca_file}: {exc}") from None
+            raise ClientSetupError(f"cannot load CA file {credentials.ca_file}: {exc}") from None
     return context
 
 

@@ -14,6 +14,9 @@ UomError                  RequestId, ErrorType, ErrorMessage, ErrorDetail, HTTP 
 │   └── NoTicket          NO_TICKET_ID
 ├── AuthFailure           AUTH_FAILURE: the credentials are wrong; repeated, it stops the run
 └── ProtocolError         a reply that breaks the manual's shape (missing keys): not retried
+
+ClientSetupError          the client cannot work as configured (a CA file that does not load,
+                          a server certificate that does not verify): no row is at fault
 """
 
 from __future__ import annotations
@@ -92,6 +95,10 @@ class AuthFailure(UomError):
 
 class ProtocolError(UomError):
     """The reply does not have the shape the manual (and D1–D16) give it."""
+
+
+class ClientSetupError(Exception):
+    """The connection settings cannot work (TLS): stops the command, like a bad setting."""
 
 
 ERROR_CLASSES: Final[dict[str, type[UomError]]] = {

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import trustme
 
-from batch.errors import ConfigError
 from batch.uom.client import UomClient
 from batch.uom.credentials import InsecureTransportWarning
 from batch.uom.emulator import Emulator, ManualClock
+from batch.uom.errors import ClientSetupError
 
 from .conftest import credentials_for
 
@@ -42,9 +42,9 @@ async def test_verified_with_custom_ca_file(tls_url: str, ca: trustme.CA, tmp_pa
 
 
 async def test_unknown_ca_is_refused_as_config_error(tls_url: str, clock: ManualClock) -> None:
-    """Verification is on by default: an unknown CA is a clear ConfigError, not a retry."""
+    """Verification is on by default: an unknown CA is a clear setup error, not a retry."""
     async with UomClient(credentials_for(tls_url), now=clock.now) as client:
-        with pytest.raises(ConfigError, match="could not be verified"):
+        with pytest.raises(ClientSetupError, match="could not be verified"):
             await client.get_ticket_detail("UTM1000001")
 
 
@@ -57,10 +57,10 @@ async def test_verification_off_warns_and_works(tls_url: str, clock: ManualClock
 
 
 def test_unreadable_ca_file_is_config_error(tmp_path: Path) -> None:
-    """A CA file that cannot be loaded is a ConfigError naming it."""
+    """A CA file that cannot be loaded is a setup error naming it."""
     from batch.uom.client import _ssl_setting
 
     bad = tmp_path / "nope.pem"
     bad.write_text("not a certificate")
-    with pytest.raises(ConfigError, match=r"nope\.pem"):
+    with pytest.raises(ClientSetupError, match=r"nope\.pem"):
         _ssl_setting(credentials_for("https://127.0.0.1:1", ca_file=bad))

@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import Any, Self
 
 from batch.journal.intent_log import IntentLog
-from batch.journal.run_state import JournalError, RunState, sqlite_errors, utc_now
-from batch.journal.schema import ensure_schema
+from batch.journal.run_state import RunState, sqlite_errors, utc_now
+from batch.journal.schema import JournalError, ensure_schema
 
 __all__ = ["Journal", "JournalError", "RunState", "journal_path_for"]
 

@@ -45,16 +45,17 @@ COLUMNS = (
     "error_message", "error_detail", "request_id", "changed_fields", "started_at", "finished_at",
 )
 _STAMP = pl.Datetime("us", "UTC")
-_SCHEMA = {
-    "row": pl.Int64, "action": pl.String, "ticket_id": pl.String, "outcome": pl.String,
-    "attempts": pl.Int64, "conflicts": pl.Int64, "error_type": pl.String,
-    "error_message": pl.String, "error_detail": pl.String, "request_id": pl.String,
+_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "action": pl.String(), "ticket_id": pl.String(), "outcome": pl.String(),
+    "attempts": pl.Int64(), "conflicts": pl.Int64(), "error_type": pl.String(),
+    "error_message": pl.String(), "error_detail": pl.String(), "request_id": pl.String(),
     "changed_fields": pl.List(pl.String), "started_at": _STAMP, "finished_at": _STAMP,
 }
 _PLAIN = tuple(c for c in COLUMNS if c not in {"outcome", "changed_fields"} and _SCHEMA[c] != _STAMP)
 _LIST_SEP = "\x1f"  # ASCII unit separator: never part of a field name
-_FLAT_SCHEMA = {**_SCHEMA, "changed_fields": pl.String, "started_at": pl.Int64,
-                "finished_at": pl.Int64}
+_FLAT_SCHEMA: dict[str, pl.DataType] = {
+    **_SCHEMA, "changed_fields": pl.String(), "started_at": pl.Int64(), "finished_at": pl.Int64()
+}
 _TYPED = [
     pl.col(c).str.split(_LIST_SEP).list.filter(pl.element() != "") if c == "changed_fields"
     else pl.col(c).cast(_SCHEMA[c]) for c in COLUMNS

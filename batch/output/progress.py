@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Self
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, TaskID, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from batch.clock import Clock
 from batch.outcome import Outcome, RowOutcome
@@ -27,7 +27,7 @@ class RunProgress:
         self._started = clock.monotonic()
         self._last_line = self._started
         self._bar: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self) -> Self:
         if self._terminal:

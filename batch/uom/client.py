@@ -185,7 +185,7 @@ _UPDATE_KEYS = {kind: frozenset(update_fields(kind)) | {MEMO_LIST} for kind in T
 def _check_update_keys(body: Mapping[str, Any]) -> None:
     """Never send a key outside the ticket kind's table: UOM refuses unknown parameters."""
     try:
-        kind = TicketKind(body.get("TicketProcessType"))
+        kind = TicketKind(str(body.get("TicketProcessType", "")))
     except ValueError:
         raise ValueError("UpdateTicket needs TicketProcessType '1' or '2'") from None
     extra = body.keys() - _UPDATE_KEYS[kind]

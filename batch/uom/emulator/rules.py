@@ -58,9 +58,9 @@ def is_date(value: str) -> bool:
     """A real calendar date-time written `YYYYMMDDhhmmss` (24-hour clock)."""
     if not _PATTERNS[spec.DATE].fullmatch(value):
         return False
-    parts = (value[0:4], value[4:6], value[6:8], value[8:10], value[10:12], value[12:14])
+    month, day, hour, minute, second = (int(value[i : i + 2]) for i in range(4, 14, 2))
     try:
-        datetime(*(int(p) for p in parts))
+        datetime(int(value[:4]), month, day, hour, minute, second)
     except ValueError:
         return False
     return True

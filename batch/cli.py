@@ -20,6 +20,7 @@ REPORTED = (BatchError, UomError, ClientSetupError)
 COMMAND_MODULES = (
     "batch.commands.demo",
     "batch.commands.run",
+    "batch.commands.plan",
     "batch.commands.validate",
     "batch.commands.emulator",
 )

@@ -63,6 +63,7 @@ class RowResult:
     changed_fields: tuple[str, ...] = ()
     before: Mapping[str, str] = field(default_factory=dict)
     after: Mapping[str, str] = field(default_factory=dict)
+    plan: Mapping[str, Any] | None = None  # a planning attempt's record: what a run would send
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from batch.exit_codes import ExitCode
 
 __all__ = [
     "FINAL_OUTCOMES",
+    "PREDICTIONS",
     "Outcome",
     "RowOutcome",
     "exit_code_for",
@@ -31,11 +33,16 @@ class Outcome(StrEnum):
     INVALID = "invalid"
     FAILED = "failed"
     PRECONDITION_FAILED = "precondition_failed"
+    STALE = "stale"  # run --plan: the ticket changed since the plan; untouched, never merged again
     SKIPPED = "skipped"  # not attempted: the run stopped first; a resume attempts it
+    # What a plan predicts for rows that a run would send (a plan's own outcomes, never a run's).
+    WOULD_UPDATE = "would_update"
+    WOULD_RELEASE = "would_release"
 
 
 FINAL_OUTCOMES = frozenset(o for o in Outcome if o is not Outcome.SKIPPED)
-_NOT_OK = frozenset({Outcome.FAILED, Outcome.INVALID})
+PREDICTIONS = frozenset({Outcome.WOULD_UPDATE, Outcome.WOULD_RELEASE})
+_NOT_OK = frozenset({Outcome.FAILED, Outcome.INVALID, Outcome.STALE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +51,8 @@ class RowOutcome:
 
     `before`/`after` hold, for each field in `changed_fields`, the value before and after the
     update (so a run can be put back). `error_detail` is the API's ErrorDetail as JSON text, or
-    plain text. Timestamps must be timezone-aware.
+    plain text. Timestamps must be timezone-aware. `plan` is set by a planning attempt only: what
+    a run would send (the request, the stamps it carries); it is never journalled.
     """
 
     row: int
@@ -62,6 +70,7 @@ class RowOutcome:
     after: dict[str, str] = field(default_factory=dict)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    plan: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.row < 2:

@@ -51,18 +51,24 @@ def release_units(rows: Iterable[ReleaseRow], max_children: int) -> Iterator[Wor
 
 
 async def apply_release(
-    unit: WorkUnit[ReleaseRow], api: ReleaseApi, ctx: AttemptContext
+    unit: WorkUnit[ReleaseRow], api: ReleaseApi, ctx: AttemptContext, *, planned: bool = False
 ) -> Sequence[RowResult]:
-    """Decide each row from its child's live relation, then release the ones still related."""
+    """Decide each row from its child's live relation, then release the ones still related.
+
+    `planned` (run --plan): the children were read when the plan was made, so the first attempt
+    sends at once; only a child refused on its own is read again, to tell released-since-the-plan
+    (unchanged) from related elsewhere (failed). After a lost reply every child is read again.
+    """
     master = unit.key
     sent_before = set(ctx.intent["children"]) if ctx.intent else set()
+    trust_plan = planned and ctx.intent is None
     results: dict[int, RowResult] = {}
     to_send: dict[str, list[int]] = {}
     for row in unit.rows:
         if row.child_id in to_send:
             results[row.row] = _row(row.row, row.child_id, Outcome.UNCHANGED)  # a repeat
             continue
-        decided = await _decide(row, master, api, sent_before)
+        decided = None if trust_plan else await decide_child(row, master, api, sent_before)
         if decided is None:
             to_send[row.child_id] = [row.row]
         else:
@@ -75,11 +81,14 @@ async def apply_release(
             service_code=account.service_code,
             master_id=account.master_id_account,
         )
-        await _release(master, list(to_send), to_send, send, results)
+        refused = partial(_reread_refused, api, master) if planned else None
+        await _release(master, list(to_send), to_send, send, results, refused)
     return [results[r.row] for r in unit.rows]
 
 
-async def _decide(row: Any, master: str, api: ReleaseApi, sent_before: set[str]) -> RowResult | None:
+async def decide_child(
+    row: ReleaseRow, master: str, api: ReleaseApi, sent_before: set[str]
+) -> RowResult | None:
     """The row's outcome if its child's live state settles it; None when it is to be sent."""
     try:
         child = await api.get_ticket_detail(row.child_id)
@@ -91,15 +100,22 @@ async def _decide(row: Any, master: str, api: ReleaseApi, sent_before: set[str])
         landed = row.child_id in sent_before
         outcome = Outcome.RELEASED if landed else Outcome.UNCHANGED
         return _row(row.row, row.child_id, outcome, request_id=child.request_id)
-    message = f"{row.child_id} is related to {child.master_ticket_id}, not to {master}; not sent"
+    return _other_master(row.row, row.child_id, master, child.master_ticket_id, child.request_id)
+
+
+def _other_master(row: int, child: str, master: str, real: str, request_id: str | None) -> RowResult:
+    message = f"{child} is related to {real}, not to {master}; not sent"
     return _row(
-        row.row,
-        row.child_id,
+        row,
+        child,
         Outcome.FAILED,
-        request_id=child.request_id,
+        request_id=request_id,
         error_message=message,
         error_type="RELATED_TO_OTHER_MASTER",
     )
+
+
+Reread = Callable[[int, str, Refused], Awaitable[RowResult]]
 
 
 async def _release(
@@ -108,6 +124,7 @@ async def _release(
     rows: Mapping[str, list[int]],
     send: Callable[[str, list[str]], Awaitable[str]],
     results: dict[int, RowResult],
+    reread: Reread | None = None,
 ) -> None:
     """Send `children`; when refused, bisect until each refused child stands alone."""
     try:
@@ -115,11 +132,11 @@ async def _release(
     except Refused as exc:
         if len(children) == 1:
             for r in rows[children[0]]:
-                results[r] = _error(r, children[0], exc)
+                results[r] = await reread(r, children[0], exc) if reread else _error(r, children[0], exc)
             return
         half = len(children) // 2
-        await _release(master, children[:half], rows, send, results)
-        await _release(master, children[half:], rows, send, results)
+        await _release(master, children[:half], rows, send, results, reread)
+        await _release(master, children[half:], rows, send, results, reread)
         return
     for child in children:
         for r in rows[child]:
@@ -132,6 +149,19 @@ async def _release(
                 before={"MasterTicketId": master},
                 after={"MasterTicketId": ""},
             )
+
+
+async def _reread_refused(api: ReleaseApi, master: str, row: int, child: str, exc: Refused) -> RowResult:
+    """A planned child refused on its own: read it to say why (released since, or elsewhere)."""
+    try:
+        live = await api.get_ticket_detail(child)
+    except NoTicket as gone:
+        return _error(row, child, gone)
+    if not live.master_ticket_id:
+        return _row(row, child, Outcome.UNCHANGED, request_id=live.request_id)
+    if live.master_ticket_id != master:
+        return _other_master(row, child, master, live.master_ticket_id, live.request_id)
+    return _error(row, child, exc)
 
 
 def _error(row: int, child: str, exc: Refused) -> RowResult:

@@ -33,37 +33,44 @@ class TicketApi(Protocol):
     async def update_ticket(self, fields: Mapping[str, Any]) -> str: ...
 
 
-async def apply_update(
-    unit: WorkUnit[UpdateRow], api: TicketApi, ctx: AttemptContext
-) -> Sequence[RowResult]:
+async def apply_update(unit: WorkUnit[UpdateRow], api: TicketApi, ctx: AttemptContext) -> Sequence[RowResult]:
     """Apply the unit's one row to its ticket; the result is a value, errors are exceptions."""
     (row,) = unit.rows
     ticket = await api.get_ticket_detail(row.ticket_id)
     if ctx.intent is not None and has_landed(ctx.intent, ticket):
-        return [_landed(row.row, ticket, ctx.intent)]
+        return [landed(row.row, ticket, ctx.intent)]
+    decided = decide_update(row, ticket)
+    if isinstance(decided, RowResult):
+        return [decided]
+    await ctx.note_intent(intent_for(ticket, decided))
+    try:
+        request_id = await api.update_ticket(request_for(decided, row))
+    except Refused as exc:
+        if blames_memo_seq(exc) and await _memo_gone(api, ticket.ticket_id, decided):
+            raise _as_conflict(exc) from exc
+        raise
+    return [_updated(row.row, ticket.ticket_id, request_id, decided)]
+
+
+def decide_update(row: UpdateRow, ticket: TicketDetail) -> RowResult | MergedUpdate:
+    """What `row` does to the fetched ticket: a final result, or the update to send (pure).
+
+    `run` sends what this returns and `plan` records it: one set of rules for both.
+    """
     try:
         merged, invalid = _checked_merge(ticket, row), None
     except RowInvalid as exc:
         merged, invalid = None, exc
     if merged is not None and merged.unchanged:
-        return [_result(row.row, ticket, Outcome.UNCHANGED)]  # nothing to do, whatever expect says
+        return _result(row.row, ticket, Outcome.UNCHANGED)  # nothing to do, whatever expect says
     unmet = unmet_expectations(ticket, row.expect)
     if unmet:
-        return [_precondition_failed(row.row, ticket, row.expect, unmet)]
+        return _precondition_failed(row.row, ticket, row.expect, unmet)
     if merged is None:
-        return [
-            _result(
-                row.row, ticket, Outcome.INVALID, error_type="PARAMETER_ERROR", error_message=str(invalid)
-            )
-        ]
-    await ctx.note_intent(intent_for(ticket, merged))
-    try:
-        request_id = await api.update_ticket(_with_account(merged, row))
-    except Refused as exc:
-        if _blames_memo_seq(exc) and await _memo_gone(api, ticket.ticket_id, merged):
-            raise _as_conflict(exc) from exc
-        raise
-    return [_updated(row.row, ticket.ticket_id, request_id, merged)]
+        return _result(
+            row.row, ticket, Outcome.INVALID, error_type="PARAMETER_ERROR", error_message=str(invalid)
+        )
+    return merged
 
 
 def _checked_merge(ticket: TicketDetail, row: UpdateRow) -> MergedUpdate:
@@ -81,7 +88,7 @@ def _checked_merge(ticket: TicketDetail, row: UpdateRow) -> MergedUpdate:
     return merged
 
 
-def _blames_memo_seq(exc: Refused) -> bool:
+def blames_memo_seq(exc: Refused) -> bool:
     """A PARAMETER_ERROR whose ErrorDetail names CorrespondProcessSeq."""
     detail = exc.error_detail
     return exc.error_type == ErrorType.PARAMETER_ERROR and isinstance(detail, Mapping) and MEMO_SEQ in detail
@@ -109,8 +116,8 @@ def _as_conflict(exc: Refused) -> Conflict:
     )
 
 
-def _with_account(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
-    """The row's own ServiceCode / MasterID, when it gives them, over the configured ones."""
+def request_for(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
+    """The request to send: the merge, with the row's own ServiceCode / MasterID over the configured ones."""
     body = dict(merged.body)
     if row.service_code:
         body["ServiceCode"] = row.service_code
@@ -120,19 +127,26 @@ def _with_account(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
 
 
 def _updated(row: int, ticket_id: str, request_id: str, merged: MergedUpdate) -> RowResult:
+    return changed_result(row, ticket_id, Outcome.UPDATED, merged, request_id=request_id)
+
+
+def changed_result(
+    row: int, ticket_id: str, outcome: Outcome, merged: MergedUpdate, **extra: Any
+) -> RowResult:
+    """A result that names what the update changes: fields before and after, and the memo list."""
     memo_fields = ("CorrespondProcessList",) if merged.memo_ops else ()
     return RowResult(
         row=row,
         ticket_id=ticket_id,
-        outcome=Outcome.UPDATED,
-        request_id=request_id,
+        outcome=outcome,
         changed_fields=merged.changed + memo_fields,
         before=merged.before,
         after=merged.after,
+        **extra,
     )
 
 
-def _landed(row: int, ticket: TicketDetail, intent: Mapping[str, Any]) -> RowResult:
+def landed(row: int, ticket: TicketDetail, intent: Mapping[str, Any]) -> RowResult:
     """The earlier send landed: report it as updated, with the refetch's RequestId as evidence."""
     memo_fields = ("CorrespondProcessList",) if intent["memo_ops"] else ()
     return RowResult(

@@ -232,7 +232,14 @@ def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
         "before": merged.before,
         "memo_seqs": [m.seq for m in ticket.memos],
         "memo_ops": list(merged.memo_ops),
+        # The texts of the memos it edits or deletes, as they were: what a diff shows as "before"
+        # and what puts them back.
+        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in _targets(merged.memo_ops)},
     }
+
+
+def _targets(ops: Sequence[Mapping[str, str]]) -> set[str]:
+    return {op.get(MEMO_SEQ, "") for op in ops if op.get(MEMO_CLASS) != MemoOp.ADD}
 
 
 def has_landed(intent: Mapping[str, Any], ticket: TicketDetail) -> bool:

@@ -13,14 +13,14 @@ from batch.outcome import FINAL_OUTCOMES, Outcome, RowOutcome, exit_code_for
 def test_every_outcome_but_skipped_is_final() -> None:
     """FINAL_OUTCOMES holds all outcomes except skipped."""
     assert set(Outcome) - FINAL_OUTCOMES == {Outcome.SKIPPED}
-    assert len(FINAL_OUTCOMES) == 6
+    assert len(FINAL_OUTCOMES) == 9  # the six of a run, stale (run --plan), two predictions of a plan
 
 
 def test_outcomes_are_their_ledger_strings() -> None:
     """Outcome values are the lower-case names written to the journal and ledger."""
     assert [str(o) for o in Outcome] == [
         "updated", "unchanged", "released", "invalid", "failed", "precondition_failed",
-        "skipped",
+        "stale", "skipped", "would_update", "would_release",
     ]
 
 

@@ -16,9 +16,11 @@ from typing import Any
 from batch.runs.settings import RunSettings
 
 
-def add_job_arguments(parser: argparse.ArgumentParser) -> None:
-    """JOBFILE, --action and --encoding."""
-    parser.add_argument("job", type=Path, metavar="JOBFILE", help="CSV or Parquet job file")
+def add_job_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """JOBFILE, --action and --encoding (JOBFILE `optional` where a plan may stand for it)."""
+    parser.add_argument(
+        "job", type=Path, metavar="JOBFILE", nargs="?" if optional else None, help="CSV or Parquet job file"
+    )
     parser.add_argument(
         "--action",
         metavar="KIND",
@@ -148,4 +150,37 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_plan_arguments(parser: argparse.ArgumentParser) -> None:
+    """--plan PLANFILE and --max-plan-age (run: apply exactly a reviewed plan)."""
+    group = parser.add_argument_group("applying a plan (uom-batch plan)")
+    group.add_argument(
+        "--plan",
+        type=Path,
+        metavar="PLANFILE",
+        help="send exactly the planned requests, one call per row, instead of a JOBFILE",
+    )
+    group.add_argument(
+        "--max-plan-age",
+        type=duration_s,
+        default=24 * 3600.0,
+        metavar="AGE",
+        help="refuse a plan older than this: 24h (default), 90m, 2d, or seconds",
+    )
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def duration_s(text: str) -> float:
+    """`90m`, `24h`, `2d`, `30s` or plain seconds, as seconds (argparse type)."""
+    body, unit = (text[:-1], text[-1].lower()) if text[-1:].lower() in _UNITS else (text, "s")
+    try:
+        value = float(body) * _UNITS[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 24h, 90m, 2d or 3600") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be positive")
     return value

@@ -77,9 +77,11 @@ def _main(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace) -> list[RunReport]:
     from batch.commands.demo_jobs import write_demo_jobs
+    from batch.output.logs import log_event_loop
     from batch.runs.summary import print_summary
     from batch.uom.emulator import Emulator, Faults, generate_tickets
 
+    log_event_loop()
     faults = Faults() if args.calm else Faults(**TROUBLE)
     emulator = Emulator(tickets=generate_tickets(args.tickets), faults=faults)
     update_job, release_job = write_demo_jobs(args.dir, args.tickets)

@@ -1,4 +1,4 @@
-"""Load and validate a job file into what a run needs (shared by `run` and `demo`)."""
+"""Load and validate a job file (or a checked plan) into what a run needs (`run`, `plan`, `demo`)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import polars as pl
 import structlog
 
 from batch.jobfile.load import ROW, LoadedJob, load_job
-from batch.outcome import Outcome, RowOutcome
+from batch.kind import JobKind
+from batch.outcome import PREDICTIONS, Outcome, RowOutcome
+from batch.output.plan_file import Plan
 from batch.runs.run_job import PreparedJob
 from batch.validation.check import ValidationResult
 from jobs.kinds import RegisteredKind
+from jobs.planned import PLANNED_KINDS
 from jobs.registry import check_job
 
 log = structlog.get_logger("batch")
@@ -41,7 +44,7 @@ def prepare_job(
         kind_name=kind.name,
         total_rows=result.rows,
         all_rows=lambda: _rows_and_tickets(loaded, kind.ticket_column),
-        invalid=_invalid_outcomes(result, kind.name, kind.ticket_column),
+        settled=_invalid_outcomes(result, kind.name, kind.ticket_column),
         items=lambda: kind.items(result.valid),
     )
     return job, kind
@@ -69,3 +72,41 @@ def _invalid_outcomes(result: ValidationResult, action: str, column: str) -> lis
             ROW, "error_code", "reasons", reasons.columns[-1]
         ).iter_rows()
     ]
+
+
+def prepare_plan(plan: Plan) -> tuple[PreparedJob[Any], JobKind[Any, Any]]:
+    """A checked plan as a job: the planned rows to send, every other row settled as planned."""
+    kind = PLANNED_KINDS[plan.meta["kind"]]
+    rows = plan.rows
+    to_send = pl.col("predicted").is_in([o.value for o in PREDICTIONS])
+    job = PreparedJob(
+        path=plan.path,
+        sha256=plan.sha256,
+        kind_name=kind.name,
+        total_rows=rows.height,
+        all_rows=lambda: rows.select("row", "ticket_id").iter_rows(),
+        settled=[_planned_outcome(r, kind.name) for r in rows.filter(~to_send).iter_rows(named=True)],
+        items=lambda: kind.items(rows.filter(to_send)),
+        facts={
+            "job_file": plan.meta["job_file"],
+            "job_sha256": plan.meta["job_sha256"],
+            "plan_file": str(plan.path),
+            "plan_sha256": plan.sha256,
+            "plan_created_at": plan.meta["created_at"],
+        },
+    )
+    log.info("batch.plan_loaded", plan=str(plan.path), kind=kind.name, rows=rows.height)
+    return job, kind
+
+
+def _planned_outcome(r: dict[str, Any], action: str) -> RowOutcome:
+    """A row the plan does not send ends as the plan predicted (unchanged, invalid, failed, ...)."""
+    return RowOutcome(
+        row=r["row"],
+        action=action,
+        ticket_id=r["ticket_id"] or "",
+        outcome=Outcome(r["predicted"]),
+        error_type=r["error_type"],
+        error_message=r["error_message"],
+        request_id=r["request_id"],
+    )

@@ -10,6 +10,7 @@ from batch.commands.arguments import (
     add_connection_arguments,
     add_job_arguments,
     add_loop_argument,
+    add_plan_arguments,
     add_run_arguments,
     loop_options,
 )
@@ -18,7 +19,9 @@ from batch.errors import ConfigError
 from batch.runs.settings import RunSettings
 
 if TYPE_CHECKING:
-    from batch.runs.run_job import RunReport
+    from batch.clock import Clock
+    from batch.kind import JobKind
+    from batch.runs.run_job import PreparedJob, RunReport
     from batch.uom.credentials import Credentials
 
 
@@ -28,9 +31,12 @@ def register(subparsers: Any) -> None:
         "run",
         help="apply a job file to UOM (resumes an interrupted run of the same file)",
         description="Validate JOBFILE, apply its valid rows to UOM within the rate and concurrency "
-        "limits, and write one outcome per row to the ledger. Re-running an interrupted job resumes it.",
+        "limits, and write one outcome per row to the ledger. Re-running an interrupted job resumes it. "
+        "With --plan PLANFILE instead, send exactly the requests of a reviewed plan (uom-batch plan): "
+        "one call per row; a ticket changed since the plan ends `stale`, untouched.",
     )
-    add_job_arguments(parser)
+    add_job_arguments(parser, optional=True)
+    add_plan_arguments(parser)
     add_run_arguments(parser)
     add_connection_arguments(parser)
     add_loop_argument(parser)
@@ -76,12 +82,44 @@ async def execute(args: argparse.Namespace, credentials: Credentials, settings: 
     """Prepare the job and run it with a client for `credentials`."""
     from batch.clock import SystemClock
     from batch.commands.prepare import prepare_job
+    from batch.output.logs import log_event_loop
     from batch.runs.run_job import run_job
     from batch.uom.client import UomClient
 
-    job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
+    log_event_loop()
+    if args.plan is not None:
+        job, kind = _checked_plan(args, credentials, SystemClock())
+    else:
+        job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
     async with UomClient(credentials, max_connections=settings.concurrency) as client:
         return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
+
+
+def _checked_plan(
+    args: argparse.Namespace, credentials: Credentials, clock: Clock
+) -> tuple[PreparedJob[Any], JobKind[Any, Any]]:
+    """The plan named by --plan, refused when altered, too old, or made for another account."""
+    from datetime import timedelta
+
+    from batch.commands.prepare import prepare_plan
+    from batch.output.plan_file import check_applicable, read_plan
+
+    plan = read_plan(args.plan)
+    check_applicable(
+        plan,
+        endpoint=credentials.endpoint,
+        master_id=credentials.master_id,
+        max_age=timedelta(seconds=args.max_plan_age),
+        now=clock.now(),
+    )
+    return prepare_plan(plan)
+
+
+def _check_job_or_plan(args: argparse.Namespace) -> None:
+    if (args.job is None) == (args.plan is None):
+        raise ConfigError("give a JOBFILE, or --plan PLANFILE to apply a reviewed plan (not both)")
+    if args.plan is not None and (args.action or args.encoding):
+        raise ConfigError("--action and --encoding are for a JOBFILE; a plan knows its kind")
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -91,9 +129,10 @@ def _main(args: argparse.Namespace) -> int:
     from batch.output.logs import configure_logging
     from batch.runs.summary import print_summary
 
+    _check_job_or_plan(args)
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
-    settings = settings_from(args)
+    settings = settings_from(args, once=args.plan is not None)
     options = loop_options(no_uvloop=args.no_uvloop)
     report = anyio.run(execute, args, credentials, settings, backend_options=options)
     print_summary(report, sys.stdout)

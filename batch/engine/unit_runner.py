@@ -215,6 +215,7 @@ def _outcomes(
             after=dict(r.after),
             started_at=started,
             finished_at=finished,
+            plan=r.plan,
         )
         for r in results
     ]

@@ -91,10 +91,12 @@ class Journal:
         *,
         force_new: bool = False,
         resume_only: bool = False,
+        once: bool = False,
     ) -> RunState:
         """Resume the latest run of this job if it did not complete, else start a new run.
 
         `resume_only` (the CLI's --resume) refuses to start a new run: there must be one to resume.
+        `once` (applying a plan) refuses a new run after one of this job completed: a plan applies once.
         """
         _refuse_secrets(settings)
         with sqlite_errors(self.path, "starting a run"):
@@ -104,6 +106,11 @@ class Journal:
             if latest is not None and latest[4] != "completed" and not force_new:
                 self._check_same_job(latest, job_sha256, kind)
                 return self._resume(latest[0])
+            if once and latest is not None and latest[1] == job_sha256:
+                raise JournalError(
+                    f"{self.path}: run {latest[0]} already applied this plan; a plan applies once."
+                    " Make a new plan (uom-batch plan) to change the tickets again"
+                )
             if resume_only:
                 raise JournalError(
                     f"{self.path}: nothing to resume (no interrupted run of this job);"

@@ -7,6 +7,7 @@ errors are built from the reply bodies only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from typing import Any, TextIO
@@ -45,3 +46,9 @@ def configure_logging(*, json_lines: bool, level: str | None = None) -> None:
         logger_factory=lambda *_: _StderrLogger(),
         cache_logger_on_first_use=False,
     )
+
+
+def log_event_loop() -> None:
+    """Say at debug which event loop runs the engine (uvloop's, or asyncio's own)."""
+    loop = type(asyncio.get_running_loop())
+    structlog.get_logger("batch").debug("batch.event_loop", loop=f"{loop.__module__}.{loop.__qualname__}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, cast
 
@@ -41,8 +41,11 @@ class PreparedJob(Generic[RowT]):
     kind_name: str
     total_rows: int
     all_rows: Callable[[], Iterable[tuple[int, str]]]  # (row number, ticket id) of every input row
-    invalid: Sequence[RowOutcome]
+    # Rows decided before anything is sent: the invalid ones; applying a plan, also every row
+    # the plan does not send (its predicted unchanged, precondition_failed, failed).
+    settled: Sequence[RowOutcome]
     items: Callable[[], Iterator[RowT]]  # the valid rows as the kind's items, in file order
+    facts: Mapping[str, str] = field(default_factory=dict)  # audit facts of its own (a plan's)
 
 
 @dataclass
@@ -101,7 +104,7 @@ async def run_job(
 
 
 def _begin(journal: Journal, job: PreparedJob[Any], settings: RunSettings) -> RunState:
-    """The run to work on (new, or the resumed one), with the invalid rows journalled."""
+    """The run to work on (new, or the resumed one), with the settled rows journalled."""
     run = journal.begin(
         job.sha256,
         job.kind_name,
@@ -110,12 +113,13 @@ def _begin(journal: Journal, job: PreparedJob[Any], settings: RunSettings) -> Ru
         __version__,
         force_new=settings.new_run,
         resume_only=settings.resume_only,
+        once=settings.once,
     )
     log.info(
         "batch.run_started", job=str(job.path), kind=job.kind_name, run_id=run.run_id, resumed=run.resumed
     )
     done = run.final_rows()
-    run.record([o for o in job.invalid if o.row not in done])
+    run.record([o for o in job.settled if o.row not in done])
     return run
 
 
@@ -197,5 +201,7 @@ def _audit_facts(job: PreparedJob[Any], settings: RunSettings, run_id: int) -> d
         "job_sha256": job.sha256,
         "kind": job.kind_name,
         "run_id": str(run_id),
+        "journal": str(settings.journal_path or journal_path_for(job.path)),
         **{f"settings.{k}": v for k, v in settings.audit().items()},
+        **job.facts,  # a plan's apply names the job the plan was made from, and the plan
     }

@@ -22,6 +22,7 @@ class RunSettings:
     csv_encoding: str = "utf-8-sig"
     new_run: bool = False
     resume_only: bool = False
+    once: bool = False  # applying a plan: no new run after one completed
     handle_signals: bool = False
     progress_terminal: bool | None = None
     seed: int | None = None

@@ -21,7 +21,9 @@ COMMAND_MODULES = (
     "batch.commands.demo",
     "batch.commands.run",
     "batch.commands.plan",
+    "batch.commands.revert",
     "batch.commands.validate",
+    "batch.commands.retry",
     "batch.commands.emulator",
 )
 

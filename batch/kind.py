@@ -64,6 +64,7 @@ class RowResult:
     before: Mapping[str, str] = field(default_factory=dict)
     after: Mapping[str, str] = field(default_factory=dict)
     plan: Mapping[str, Any] | None = None  # a planning attempt's record: what a run would send
+    memos: Mapping[str, Any] | None = None  # an update's memo operations and what they replaced
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,9 @@ class RowOutcome:
     `before`/`after` hold, for each field in `changed_fields`, the value before and after the
     update (so a run can be put back). `error_detail` is the API's ErrorDetail as JSON text, or
     plain text. Timestamps must be timezone-aware. `plan` is set by a planning attempt only: what
-    a run would send (the request, the stamps it carries); it is never journalled.
+    a run would send (the request, the stamps it carries); it is never journalled. `memos`: the
+    memo operations an update sent, the texts they replaced and the seqs the ticket had before
+    (what a revert needs; journalled).
     """
 
     row: int
@@ -71,6 +73,7 @@ class RowOutcome:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     plan: Mapping[str, Any] | None = None
+    memos: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.row < 2:

@@ -22,7 +22,7 @@ from batch.outcome import Outcome
 from batch.uom.errors import Conflict, Refused
 from batch.uom.spec import MEMO_CLASS, MEMO_SEQ, ErrorType, MemoOp
 from batch.uom.ticket import TicketDetail
-from jobs.ticket_merge import MergedUpdate, has_landed, intent_for, merge, unmet_expectations
+from jobs.ticket_merge import MergedUpdate, has_landed, intent_for, memo_record, merge, unmet_expectations
 from jobs.update_ticket import UpdateRow, check_update
 
 
@@ -42,14 +42,15 @@ async def apply_update(unit: WorkUnit[UpdateRow], api: TicketApi, ctx: AttemptCo
     decided = decide_update(row, ticket)
     if isinstance(decided, RowResult):
         return [decided]
-    await ctx.note_intent(intent_for(ticket, decided))
+    intent = intent_for(ticket, decided)
+    await ctx.note_intent(intent)
     try:
         request_id = await api.update_ticket(request_for(decided, row))
     except Refused as exc:
         if blames_memo_seq(exc) and await _memo_gone(api, ticket.ticket_id, decided):
             raise _as_conflict(exc) from exc
         raise
-    return [_updated(row.row, ticket.ticket_id, request_id, decided)]
+    return [_updated(row.row, ticket.ticket_id, request_id, decided, intent)]
 
 
 def decide_update(row: UpdateRow, ticket: TicketDetail) -> RowResult | MergedUpdate:
@@ -126,8 +127,12 @@ def request_for(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
     return body
 
 
-def _updated(row: int, ticket_id: str, request_id: str, merged: MergedUpdate) -> RowResult:
-    return changed_result(row, ticket_id, Outcome.UPDATED, merged, request_id=request_id)
+def _updated(
+    row: int, ticket_id: str, request_id: str, merged: MergedUpdate, intent: Mapping[str, Any]
+) -> RowResult:
+    return changed_result(
+        row, ticket_id, Outcome.UPDATED, merged, request_id=request_id, memos=memo_record(intent)
+    )
 
 
 def changed_result(
@@ -157,6 +162,7 @@ def landed(row: int, ticket: TicketDetail, intent: Mapping[str, Any]) -> RowResu
         changed_fields=tuple(intent["after"]) + memo_fields,
         before=dict(intent["before"]),
         after=dict(intent["after"]),
+        memos=memo_record(intent),
     )
 
 

@@ -10,6 +10,7 @@ Constructors are cached, so a column's rules are the same objects wherever they 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from functools import cache
 
@@ -23,6 +24,8 @@ TOO_LONG = ErrorType.PARAMETER_TOO_LONG.value
 INVALID = ErrorType.PARAMETER_ERROR.value
 
 ACTION = "Action"  # the kind of a job file, as a column (same value in every row)
+# A row's number in the job file it was first in (`uom-batch retry` writes it); the ledger keeps it.
+ORIGINAL_ROW = "OriginalRow"
 TYPE = "TicketProcessType"
 KIND_NAMES = {TicketKind.INCIDENT: "incident", TicketKind.REQUEST: "request"}
 
@@ -42,6 +45,17 @@ def is_kind(kind: TicketKind) -> Cond:
 def kind_unknown() -> Cond:
     """The row does not say which kind its ticket is (yet)."""
     return ~one_of(TYPE, [k.value for k in TicketKind])
+
+
+# At most 18 digits, so that the ledger's Int64 `original_row` always holds it.
+ORIGINAL_ROW_RULE = shape(
+    ORIGINAL_ROW, "[2-9]|[1-9][0-9]{1,17}", "a spreadsheet row number (a whole number from 2)", INVALID
+)
+
+
+def original_row_rules(columns: Collection[str]) -> tuple[Rule, ...]:
+    """The rule for `OriginalRow` when the file has that column (an empty cell passes)."""
+    return (ORIGINAL_ROW_RULE,) if ORIGINAL_ROW in columns else ()
 
 
 @cache

@@ -24,7 +24,7 @@ from batch.uom.ticket import TicketDetail
 from jobs.apply_release import ReleaseApi, apply_release, release_units
 from jobs.apply_update import TicketApi, blames_memo_seq, landed
 from jobs.release_relation import ReleaseRow
-from jobs.ticket_merge import has_landed
+from jobs.ticket_merge import has_landed, memo_record
 
 STALE_MESSAGE = "the ticket changed since the plan was made; not sent again (re-plan this row)"
 
@@ -119,6 +119,7 @@ def _updated(row: PlannedUpdate, request_id: str) -> RowResult:
         changed_fields=row.changed_fields,
         before=row.before,
         after=row.after,
+        memos=memo_record(row.intent),
     )
 
 

@@ -3,7 +3,8 @@
 Columns are ReleaseIncidentRelate's own names: `MasterIncidentId` (the master) and `IncidentId`
 (one child per row) are required; `ServiceCode` and `MasterId` (the applicant account) are
 optional and default to the configured ones. `OfficeId` and `Locale` are fixed by the API and
-refused as columns. The engine later groups the children of one master into one call.
+refused as columns. `OriginalRow` (written by `uom-batch retry`) is the row's number in the first
+job file. The engine later groups the children of one master into one call.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from batch.uom.spec import RELEASE_FIELDS
 from batch.validation.conditions import filled, same
 from batch.validation.header import check_header
 from batch.validation.rules import ROW, Rule, condition, required
-from jobs.fields import ACTION, INVALID, REQUIRED, value_rules
+from jobs.fields import ACTION, INVALID, ORIGINAL_ROW, REQUIRED, original_row_rules, value_rules
 
 name = "release-relation"
 ACTIONS = ("release-relation", "ReleaseIncidentRelate")
@@ -30,7 +31,7 @@ SLICE_ROWS = 10_000
 
 def known_columns() -> tuple[str, ...]:
     """Every column a release-relation job file may have."""
-    return (*COLUMNS, ACTION)
+    return (*COLUMNS, ACTION, ORIGINAL_ROW)
 
 
 def recognises(columns: Collection[str]) -> tuple[str, ...]:
@@ -58,7 +59,7 @@ def rules(columns: Collection[str] | None = None) -> tuple[Rule, ...]:
     cols = tuple(COLUMNS if columns is None else columns)
     found = [required(MASTER, REQUIRED), required(CHILD, REQUIRED)]
     found += [r for c in COLUMNS if c in cols for r in value_rules(RELEASE_FIELDS[c], c)]
-    return (*found, NOT_OWN_MASTER)
+    return (*found, NOT_OWN_MASTER, *original_row_rules(cols))
 
 
 @dataclass(frozen=True, slots=True)

@@ -238,6 +238,13 @@ def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
     }
 
 
+def memo_record(intent: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What an update did to memos, kept with its outcome for a revert (None when it did nothing)."""
+    if not intent.get("memo_ops"):
+        return None
+    return {k: intent[k] for k in ("memo_ops", "memos_before", "memo_seqs") if k in intent}
+
+
 def _targets(ops: Sequence[Mapping[str, str]]) -> set[str]:
     return {op.get(MEMO_SEQ, "") for op in ops if op.get(MEMO_CLASS) != MemoOp.ADD}
 

@@ -5,7 +5,8 @@ takes for incidents or requests may be a column; an empty cell leaves the field 
 reserved `ClearFields` column names optional fields to empty (a value is never a command).
 `TicketProcessType`, `ServiceCode` and `MasterID` are optional; memos come from the memo columns
 (jobs.memo); `expect.<Field>` columns hold preconditions, checked with `<Field>`'s rules. The
-concurrency timestamps are refused: they always come from the fetched ticket.
+concurrency timestamps are refused: they always come from the fetched ticket. `OriginalRow`
+(written by `uom-batch retry`) is the row's number in the first job file; it is never sent.
 
 Before the fetch, rules refuse only what no ticket could make valid; `update_rules()` checks the
 merged update after the fetch, with the same rule objects for each field.
@@ -38,9 +39,11 @@ from jobs import memo
 from jobs.fields import (
     ACTION,
     INVALID,
+    ORIGINAL_ROW,
     REQUIRED,
     TYPE,
     is_kind,
+    original_row_rules,
     required_for_kind,
     update_field_rules,
     value_rules,
@@ -70,7 +73,7 @@ CLEARABLE = tuple(dict.fromkeys(f for k in TicketKind for f in optional_fields(k
 
 def known_columns() -> tuple[str, ...]:
     """Every column an update-ticket job file may have."""
-    return (*IDENTITY, ACTION, CLEAR, *FIELDS, *memo.COLUMNS, *(EXPECT + f for f in FIELDS))
+    return (*IDENTITY, ACTION, ORIGINAL_ROW, CLEAR, *FIELDS, *memo.COLUMNS, *(EXPECT + f for f in FIELDS))
 
 
 def recognises(columns: Collection[str]) -> tuple[str, ...]:
@@ -160,7 +163,7 @@ def rules(columns: Collection[str] | None = None) -> tuple[Rule, ...]:
     found = _identity_rules(cols) + _field_rules(cols) + [APPROVER_ONLY_WHEN_CLOSING]
     if CLEAR in cols:
         found += clear_rules(cols)
-    return (*found, *memo.rules_for(cols))
+    return (*found, *memo.rules_for(cols), *original_row_rules(cols))
 
 
 def update_rules() -> tuple[Rule, ...]:

@@ -15,6 +15,7 @@ from batch.outcome import PREDICTIONS, Outcome, RowOutcome
 from batch.output.plan_file import Plan
 from batch.runs.run_job import PreparedJob
 from batch.validation.check import ValidationResult
+from jobs.fields import ORIGINAL_ROW
 from jobs.kinds import RegisteredKind
 from jobs.planned import PLANNED_KINDS
 from jobs.registry import check_job
@@ -46,8 +47,17 @@ def prepare_job(
         all_rows=lambda: _rows_and_tickets(loaded, kind.ticket_column),
         settled=_invalid_outcomes(result, kind.name, kind.ticket_column),
         items=lambda: kind.items(result.valid),
+        original_rows=_original_rows(loaded),
     )
     return job, kind
+
+
+def _original_rows(loaded: LoadedJob) -> dict[int, int] | None:
+    """Row → its OriginalRow (a retry job's numbers in the first job file), when the file has them."""
+    if ORIGINAL_ROW not in loaded.columns:
+        return None
+    pairs = loaded.frame.select(ROW, ORIGINAL_ROW).iter_rows()
+    return {row: int(value) for row, value in pairs if value and value.isdigit()}
 
 
 def _rows_and_tickets(loaded: LoadedJob, column: str) -> Iterator[tuple[int, str]]:

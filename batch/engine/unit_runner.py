@@ -216,6 +216,7 @@ def _outcomes(
             started_at=started,
             finished_at=finished,
             plan=r.plan,
+            memos=r.memos,
         )
         for r in results
     ]

@@ -118,6 +118,14 @@ class Journal:
                 )
             return self._new_run(job_sha256, kind, str(job_path), settings, tool_version)
 
+    def run(self, run_id: int) -> RunState:
+        """A view of an earlier run (to read its outcomes and intents); JournalError if there is none."""
+        with sqlite_errors(self.path, "reading a run"):
+            found = self._conn.execute("SELECT run_id FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if found is None:
+            raise JournalError(f"{self.path}: has no run {run_id}")
+        return RunState(self._conn, self.path, run_id, self._intents, resumed=False)
+
     def _check_same_job(self, latest: tuple[Any, ...], job_sha256: str, kind: str) -> None:
         run_id, old_sha, old_kind, old_path, _ = latest
         if (old_sha, old_kind) != (job_sha256, kind):

@@ -109,7 +109,7 @@ class RunState:
         """Upsert outcomes in one transaction (a final outcome settles the row's intent)."""
         with self._transaction("recording outcomes"):
             self._conn.executemany(
-                f"INSERT OR REPLACE INTO outcomes (run_id, {OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                f"INSERT OR REPLACE INTO outcomes (run_id, {OUTCOME_COLUMNS}) VALUES ({', '.join('?' * 17)})",
                 [outcome_to_db(self.run_id, o) for o in outcomes],
             )
         if self._intents.too_large():

@@ -1,8 +1,9 @@
 """The journal's tables and columns, its schema version and migrations, and outcome rows.
 
 Version 2 dropped v1's `intents` table (intents went to the intent log beside the journal, and
-the table was no longer written); a v1 journal is migrated when it is opened, so an interrupted
-run of an older uom-batch still resumes.
+the table was no longer written); version 3 keeps each update's memo operations (`memos_json`)
+for a revert. An older journal is migrated when it is opened, so an interrupted run of an older
+uom-batch still resumes.
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import orjson
 from batch.errors import BatchError
 from batch.outcome import Outcome, RowOutcome
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 APPLICATION_ID: Final = 0x554F4D42  # "UOMB"
 END_STATUSES: Final = frozenset({"completed", "interrupted", "auth_stopped"})
 OUTCOME_COLUMNS: Final = (
     "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
-    " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at"
+    " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at,"
+    " memos_json"
 )
 _TABLES: Final = f"""
 CREATE TABLE runs (
@@ -37,7 +39,10 @@ PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 # From version N to N + 1.
-_MIGRATIONS: Final = {1: "DROP TABLE IF EXISTS intents;"}
+_MIGRATIONS: Final = {
+    1: "DROP TABLE IF EXISTS intents;",
+    2: "ALTER TABLE outcomes ADD COLUMN memos_json TEXT;",
+}
 
 
 class JournalError(BatchError):
@@ -90,6 +95,7 @@ def outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
         _json(o.after),
         _iso(o.started_at),
         _iso(o.finished_at),
+        None if o.memos is None else _json(o.memos),
     )
 
 
@@ -111,6 +117,7 @@ def outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
         after=json.loads(r[12]),
         started_at=_stamp(r[13]),
         finished_at=_stamp(r[14]),
+        memos=None if r[15] is None else json.loads(r[15]),
     )
 
 

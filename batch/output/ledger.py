@@ -1,6 +1,8 @@
 """The result ledger: one line per input row, as Parquet or CSV, written atomically.
 
-Columns, in order: see `COLUMNS`. The format follows the extension:
+Columns, in order: see `COLUMNS`; with `original_rows` given (a job written by `retry`), an
+`original_row` column follows `row`: the row number in the first job file (Int64 in Parquet, an
+empty CSV cell for a row that has none). The format follows the extension:
 
 * ``.parquet``: exact values; ``changed_fields`` is a list of strings, timestamps are
   ``Datetime(us, UTC)``; audit facts go in the file's key-value metadata.
@@ -26,8 +28,9 @@ import codecs
 import csv
 import json
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -37,13 +40,14 @@ import polars as pl
 from batch.outcome import RowOutcome
 from batch.output.files import atomic_target, neutralise
 
-__all__ = ["CHUNK_ROWS", "COLUMNS", "default_ledger_path", "write_ledger"]
+__all__ = ["CHUNK_ROWS", "COLUMNS", "ORIGINAL_ROW", "default_ledger_path", "write_ledger"]
 
 CHUNK_ROWS = 50_000
 COLUMNS = (
     "row", "action", "ticket_id", "outcome", "attempts", "conflicts", "error_type",
     "error_message", "error_detail", "request_id", "changed_fields", "started_at", "finished_at",
 )
+ORIGINAL_ROW = "original_row"
 _STAMP = pl.Datetime("us", "UTC")
 _SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(), "action": pl.String(), "ticket_id": pl.String(), "outcome": pl.String(),
@@ -74,18 +78,22 @@ def default_ledger_path(job_path: Path) -> Path:
 
 
 def write_ledger(path: Path, outcomes: Iterable[RowOutcome], audit: Mapping[str, str], *,
-                 csv_encoding: str = "utf-8-sig", chunk_rows: int = CHUNK_ROWS) -> Path:
-    """Write the ledger at `path` (format by extension) and return `path`."""
+                 csv_encoding: str = "utf-8-sig", chunk_rows: int = CHUNK_ROWS,
+                 original_rows: Mapping[int, int] | None = None) -> Path:
+    """Write the ledger at `path` (format by extension) and return `path`.
+
+    `original_rows` (row → row number in the first job file) adds the `original_row` column.
+    """
     _check_audit(audit)
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     chunks = _chunks(outcomes, chunk_rows)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        _write_parquet(path, chunks, audit)
+        _write_parquet(path, chunks, audit, original_rows)
     elif suffix == ".csv":
         codecs.lookup(csv_encoding)  # unknown encoding: LookupError before anything is written
-        _write_csv(path, chunks, audit, csv_encoding)
+        _write_csv(path, chunks, audit, csv_encoding, original_rows)
     else:
         raise ValueError(f"{path}: a ledger must end in .csv or .parquet")
     return path
@@ -108,35 +116,49 @@ def _chunks(outcomes: Iterable[RowOutcome], size: int) -> Iterator[list[RowOutco
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]],
-                   audit: Mapping[str, str]) -> None:
+def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[str, str],
+                   original_rows: Mapping[int, int] | None) -> None:
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as spill:
-        files, rows = _spill(chunks, Path(spill))
+        files, rows = _spill(chunks, Path(spill), original_rows)
         metadata = {**audit, "ledger.format": "parquet", "ledger.rows": str(rows)}
-        frame = pl.scan_ipc(files) if files else pl.LazyFrame(schema=_SCHEMA)
+        empty = pl.DataFrame(schema=_SCHEMA).lazy()
+        if original_rows is not None:
+            empty = empty.select(_with_original(pl.lit(None, pl.Int64())))
+        frame = pl.scan_ipc(files) if files else empty
         with atomic_target(path) as tmp:
             frame.sink_parquet(tmp, metadata=metadata)
 
 
-def _spill(chunks: Iterator[list[RowOutcome]], spill: Path) -> tuple[list[Path], int]:
+def _spill(chunks: Iterator[list[RowOutcome]], spill: Path,
+           original_rows: Mapping[int, int] | None) -> tuple[list[Path], int]:
     """Write outcomes as Arrow IPC chunk files; return the files and the row count."""
     files: list[Path] = []
     rows = 0
     for i, chunk in enumerate(chunks):
         files.append(spill / f"{i:06d}.arrow")
-        _frame(chunk).write_ipc(files[-1])
+        _frame(chunk, original_rows).write_ipc(files[-1])
         rows += len(chunk)
     return files, rows
 
 
-def _frame(chunk: list[RowOutcome]) -> pl.DataFrame:
+def _frame(chunk: list[RowOutcome], original_rows: Mapping[int, int] | None) -> pl.DataFrame:
     """One chunk as a typed frame; lists and times go through fast flat columns first."""
     data: dict[str, list[Any]] = {name: [getattr(o, name) for o in chunk] for name in _PLAIN}
     data["outcome"] = [o.outcome.value for o in chunk]
     data["changed_fields"] = [_LIST_SEP.join(o.changed_fields) for o in chunk]
     for name in ("started_at", "finished_at"):
         data[name] = [_micros(getattr(o, name)) for o in chunk]
-    return pl.DataFrame(data, schema=_FLAT_SCHEMA).select(_TYPED)
+    typed = pl.DataFrame(data, schema=_FLAT_SCHEMA).select(_TYPED)
+    if original_rows is None:
+        return typed
+    numbers = pl.Series(ORIGINAL_ROW, [original_rows.get(o.row) for o in chunk], pl.Int64())
+    return typed.select(_with_original(pl.lit(numbers)))
+
+
+def _with_original(numbers: pl.Expr) -> list[pl.Expr]:
+    """The ledger's columns with `original_row` right after `row`."""
+    first, *rest = COLUMNS
+    return [pl.col(first), numbers.alias(ORIGINAL_ROW), *map(pl.col, rest)]
 
 
 def _micros(stamp: datetime | None) -> int | None:
@@ -147,14 +169,19 @@ def _micros(stamp: datetime | None) -> int | None:
 
 
 def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[str, str],
-               encoding: str) -> None:
+               encoding: str, original_rows: Mapping[int, int] | None) -> None:
     cells = _CellWriter(encoding)
+    header: tuple[str, ...] = COLUMNS
+    row_cells = cells.row
+    if original_rows is not None:
+        header = (COLUMNS[0], ORIGINAL_ROW, *COLUMNS[1:])
+        row_cells = partial(_with_original_cell, cells.row, original_rows)
     rows = 0
     with atomic_target(path) as tmp, tmp.open("w", encoding=encoding, newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(COLUMNS)
+        writer.writerow(header)
         for chunk in chunks:
-            writer.writerows(cells.row(o) for o in chunk)
+            writer.writerows(row_cells(o) for o in chunk)
             rows += len(chunk)
     meta = {**audit, "ledger.format": "csv", "ledger.encoding": encoding,
             "ledger.rows": str(rows), "ledger.replaced_characters": str(cells.replaced)}
@@ -164,6 +191,13 @@ def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[st
 def _write_sidecar(path: Path, meta: Mapping[str, str]) -> None:
     with atomic_target(path) as tmp:
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _with_original_cell(row_cells: Callable[[RowOutcome], list[str]],
+                        original_rows: Mapping[int, int], o: RowOutcome) -> list[str]:
+    first, *rest = row_cells(o)
+    original = original_rows.get(o.row)
+    return [first, "" if original is None else str(original), *rest]
 
 
 def _iso(stamp: datetime | None) -> str:

@@ -46,6 +46,8 @@ class PreparedJob(Generic[RowT]):
     settled: Sequence[RowOutcome]
     items: Callable[[], Iterator[RowT]]  # the valid rows as the kind's items, in file order
     facts: Mapping[str, str] = field(default_factory=dict)  # audit facts of its own (a plan's)
+    # A retry job's rows: their numbers in the first job file (its OriginalRow column), if it has one.
+    original_rows: Mapping[int, int] | None = None
 
 
 @dataclass
@@ -95,6 +97,7 @@ async def run_job(
             run.outcomes(),
             {**facts, "ended_at": clock.now().isoformat()},
             csv_encoding=settings.csv_encoding,
+            original_rows=job.original_rows,
         )
         error_types, conflicts = run.error_summary()
         duration_s = clock.monotonic() - started

@@ -45,33 +45,55 @@ def test_new_file_gets_schema_in_wal_mode(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert tables == {"runs", "outcomes"}
     finally:
         conn.close()
 
 
-V1_INTENTS = """CREATE TABLE intents (
+V1_SCHEMA = """
+CREATE TABLE runs (
+    run_id INTEGER PRIMARY KEY, job_sha256 TEXT NOT NULL, kind TEXT NOT NULL,
+    job_path TEXT NOT NULL, started_at TEXT NOT NULL, ended_at TEXT, end_status TEXT,
+    settings_json TEXT NOT NULL, tool_version TEXT NOT NULL);
+CREATE TABLE outcomes (
+    run_id INTEGER NOT NULL REFERENCES runs(run_id), row, action, ticket_id, outcome, attempts,
+    conflicts, error_type, error_message, error_detail, request_id, changed_fields, before_json,
+    after_json, started_at, finished_at, PRIMARY KEY (run_id, row));
+CREATE TABLE intents (
     run_id INTEGER NOT NULL REFERENCES runs(run_id), row INTEGER NOT NULL,
     ticket_id TEXT NOT NULL, attempt INTEGER NOT NULL, intent_json TEXT NOT NULL,
-    noted_at TEXT NOT NULL, PRIMARY KEY (run_id, row))"""
+    noted_at TEXT NOT NULL, PRIMARY KEY (run_id, row));
+PRAGMA application_id = 1431260482;
+PRAGMA user_version = 1;
+"""
 
 
 def test_v1_journal_is_migrated_and_its_run_resumes(tmp_path: Path) -> None:
-    """A v1 journal (with its unused intents table) opens as v2 and its interrupted run resumes."""
+    """A v1 journal (its unused intents table, no memos column) opens as v3; its interrupted run resumes."""
     path = tmp_path / "j.sqlite"
-    with Journal.open(path) as journal:
-        begin(journal).record([outcome(2)])
     conn = sqlite3.connect(path)
-    conn.executescript(f"BEGIN; {V1_INTENTS}; PRAGMA user_version = 1; COMMIT;")
+    conn.executescript(V1_SCHEMA)
+    conn.execute(
+        "INSERT INTO runs VALUES (1, ?, ?, 'job.csv', '2026-01-01T00:00:00+00:00', NULL, NULL, '{}',"
+        " '0.1.0')",
+        (SHA, KIND),
+    )
+    conn.execute(
+        "INSERT INTO outcomes VALUES (1, 2, ?, 'UTM1', 'updated', 1, 0, NULL, NULL, NULL, 'r', '[]', '{}',"
+        " '{}', NULL, NULL)",
+        (KIND,),
+    )
+    conn.commit()
     conn.close()
     with Journal.open(path) as journal:
         again = begin(journal)
         assert (again.resumed, again.final_rows()) == (True, {2})
+        assert [o.memos for o in again.outcomes()] == [None]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
         assert "intents" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from batch.outcome import Outcome, RowOutcome
-from batch.output.ledger import COLUMNS, default_ledger_path, write_ledger
+from batch.output.ledger import COLUMNS, ORIGINAL_ROW, default_ledger_path, write_ledger
 
 AUDIT = {"run_id": "7", "job_sha256": "ab" * 32, "operator": "山田 =1", "tool_version": "0.1.0"}
 JST = timezone(timedelta(hours=9))
@@ -153,3 +153,56 @@ def test_bad_arguments_are_refused_before_writing(tmp_path: Path) -> None:
 def test_default_ledger_path_is_beside_the_job() -> None:
     """The default ledger of jobs/tickets.parquet is jobs/tickets.ledger.csv."""
     assert default_ledger_path(Path("jobs/tickets.parquet")) == Path("jobs/tickets.ledger.csv")
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.parquet"])
+def test_no_mapping_means_no_original_row_column(tmp_path: Path, name: str) -> None:
+    """Without `original_rows` the ledger has exactly the documented columns, no original_row."""
+    path = write_ledger(tmp_path / name, sample(), AUDIT)
+    columns = (pl.read_parquet(path).columns if name.endswith(".parquet")
+               else read_csv(path, "utf-8-sig")[0])
+    assert ORIGINAL_ROW not in columns
+
+
+def test_csv_original_row_follows_row_and_is_empty_where_unknown(tmp_path: Path) -> None:
+    """With the mapping, the CSV's second column is original_row; a row without one is empty."""
+    path = write_ledger(tmp_path / "l.csv", sample(), AUDIT, original_rows={2: 17, 4: 250})
+    header, *rows = read_csv(path, "utf-8-sig")
+    assert header == ["row", ORIGINAL_ROW, *COLUMNS[1:]]
+    assert [r[:3] for r in rows] == [["2", "17", "update-ticket"], ["3", "", "update-ticket"],
+                                     ["4", "250", "release-relation"]]
+    assert rows[1][3] == "'-42"  # the other cells keep their places and their guard
+
+
+def test_parquet_original_row_is_int64_with_nulls(tmp_path: Path) -> None:
+    """With the mapping, the Parquet ledger has an Int64 original_row after row, null where unknown."""
+    path = write_ledger(tmp_path / "l.parquet", sample(), AUDIT, original_rows={3: 9})
+    frame = pl.read_parquet(path)
+    assert frame.columns == ["row", ORIGINAL_ROW, *COLUMNS[1:]]
+    assert frame.schema[ORIGINAL_ROW] == pl.Int64
+    assert frame[ORIGINAL_ROW].to_list() == [None, 9, None]
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.parquet"])
+def test_empty_ledger_with_mapping_has_the_column(tmp_path: Path, name: str) -> None:
+    """An empty ledger written with a mapping still has the original_row column."""
+    path = write_ledger(tmp_path / name, [], AUDIT, original_rows={})
+    if name.endswith(".parquet"):
+        frame = pl.read_parquet(path)
+        assert (frame.columns[1], frame.schema[ORIGINAL_ROW], frame.height) == (ORIGINAL_ROW, pl.Int64, 0)
+    else:
+        assert read_csv(path, "utf-8-sig") == [["row", ORIGINAL_ROW, *COLUMNS[1:]]]
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.parquet"])
+def test_original_rows_survive_chunking(tmp_path: Path, name: str) -> None:
+    """Every chunk of a streamed ledger carries its own rows' original numbers."""
+    outcomes = [RowOutcome(row=r, action="update-ticket", ticket_id=f"T{r}", outcome=Outcome.FAILED)
+                for r in range(2, 202)]
+    mapping = {r: r * 10 for r in range(2, 202, 3)}
+    path = write_ledger(tmp_path / name, outcomes, AUDIT, chunk_rows=7, original_rows=mapping)
+    if name.endswith(".parquet"):
+        got = dict(pl.read_parquet(path).select("row", ORIGINAL_ROW).iter_rows())
+    else:
+        got = {int(r[0]): int(r[1]) if r[1] else None for r in read_csv(path, "utf-8-sig")[1:]}
+    assert got == {r: mapping.get(r) for r in range(2, 202)}

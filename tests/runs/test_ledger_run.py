@@ -70,3 +70,16 @@ async def test_parquet_ledger_keeps_exact_values(emu: Emulator, url: str, tmp_pa
     metadata = pl.read_parquet_metadata(ran.report.ledger_path)
     assert metadata["job_sha256"] == hashlib.sha256(job.read_bytes()).hexdigest()
     assert (metadata["ledger.rows"], metadata["kind"]) == ("5", "update-ticket")
+
+
+async def test_a_retry_jobs_ledger_carries_the_original_row_numbers(
+    emu: Emulator, url: str, tmp_path: Path
+) -> None:
+    """A job with an OriginalRow column (a retry job): the ledger gives each row its first number."""
+    rows = [
+        {"OriginalRow": "17", "TicketId": "UTM1000011", "Priority": "低"},
+        {"OriginalRow": "40", "TicketId": "UTM1000013", "Priority": "低"},
+    ]
+    ran = await run_file(write_job(tmp_path / "retry.csv", rows), url)
+    assert ran.ledger.select("row", "original_row").rows() == [(2, 17), (3, 40)]
+    assert set(ran.outcomes.values()) == {"updated"}

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "batch.commands.demo",
     "batch.commands.run",
     "batch.commands.plan",
+    "batch.commands.reconcile",
     "batch.commands.revert",
     "batch.commands.validate",
     "batch.commands.retry",

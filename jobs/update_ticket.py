@@ -20,6 +20,7 @@ from typing import Any
 
 import polars as pl
 
+from batch.errors import JobFileError
 from batch.uom import spec
 from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
 from batch.validation.conditions import (
@@ -248,3 +249,13 @@ CROSS_FIELD_RULES = (APPROVER_ONLY_WHEN_CLOSING, APPROVER_REQUIRED_WHEN_CLOSING,
 _RULES_BY_COLUMN: dict[str, list[Rule]] = {}
 for _rule in _UPDATE_RULES:
     _RULES_BY_COLUMN.setdefault(_rule.column, []).append(_rule)
+
+
+def refuse_actions(columns: Collection[str], source: str) -> None:
+    """A desired state (reconcile) has fields only: a memo is an action, not a state."""
+    actions = [c for c in columns if c in memo.COLUMNS]
+    if actions:
+        raise JobFileError(
+            f"{source}: column {', '.join(repr(c) for c in actions)}: a memo is an action, not a state; "
+            "reconcile takes the desired values of fields (use run or plan to add memos)"
+        )

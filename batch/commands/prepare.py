@@ -48,6 +48,7 @@ def prepare_job(
         settled=_invalid_outcomes(result, kind.name, kind.ticket_column),
         items=lambda: kind.items(result.valid),
         original_rows=_original_rows(loaded),
+        columns=tuple(loaded.columns),
     )
     return job, kind
 

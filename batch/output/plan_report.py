@@ -44,17 +44,24 @@ def print_plan_report(
     fields: Counter[str],
     lines: Iterable[DiffLine],
     rows: pl.DataFrame,
-    stream: TextIO = sys.stdout,
+    stream: TextIO | None = None,
+    *,
+    columns: tuple[str, ...] = DIFF_COLUMNS,
+    title: str = "changes",
 ) -> None:
-    """Counts by predicted outcome and by changed field, then the first diffs as a table."""
+    """Counts by predicted outcome and by changed field, then the first diffs as a table.
+
+    `columns` and `title` name them (a reconcile calls before/after "live"/"desired", and "drift").
+    """
+    stream = stream or sys.stdout  # looked up now: a test (or a caller) may have replaced it
     console = Console(file=stream, width=None if stream.isatty() else 160, highlight=False, markup=False)
     console.print(Text("predicted: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))))
     if fields:
-        console.print(Text("changes by field: " + ", ".join(f"{f}={n}" for f, n in fields.most_common())))
+        console.print(Text(f"{title} by field: " + ", ".join(f"{f}={n}" for f, n in fields.most_common())))
     shown = list(islice(lines, SHOWN_DIFFS))
     if shown:
-        table = Table(title=f"first {len(shown)} changes", title_justify="left")
-        for column in DIFF_COLUMNS:
+        table = Table(title=f"first {len(shown)} {title}", title_justify="left")
+        for column in columns:
             table.add_column(column, overflow="fold")
         for line in shown:
             table.add_row(*(Text(str(cell)) for cell in line))

@@ -48,6 +48,7 @@ class PreparedJob(Generic[RowT]):
     facts: Mapping[str, str] = field(default_factory=dict)  # audit facts of its own (a plan's)
     # A retry job's rows: their numbers in the first job file (its OriginalRow column), if it has one.
     original_rows: Mapping[int, int] | None = None
+    columns: tuple[str, ...] = ()  # the job file's header
 
 
 @dataclass

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "batch.commands.plan",
     "batch.commands.reconcile",
     "batch.commands.revert",
+    "batch.commands.history",
     "batch.commands.validate",
     "batch.commands.retry",
     "batch.commands.emulator",

@@ -107,6 +107,18 @@ def save_plan(
     return rows
 
 
+def record_plan(job: PreparedJob[Any], result: PlanResult, out: Path, mode: str, **extra: Any) -> None:
+    """Append the plan (or a reconcile) to the run history in the job's journal."""
+    from datetime import UTC, datetime
+
+    from batch.journal.history import append_history
+    from batch.journal.journal_file import journal_path_for
+
+    append_history(
+        journal_path_for(job.path), result.history(mode, job.sha256, out, datetime.now(UTC), **extra)
+    )
+
+
 def _write(
     args: argparse.Namespace, job: PreparedJob[Any], result: PlanResult, credentials: Credentials
 ) -> None:
@@ -116,6 +128,7 @@ def _write(
 
     out = args.out or default_plan_path(job.path)
     rows = save_plan(job, result, credentials, out, args.group_size)
+    record_plan(job, result, out, "plan")
     counts = {o.value: n for o, n in result.counts.items()}
     print_plan_report(counts, result.changed_fields, diff_lines(rows), rows)
     if args.diff_csv is not None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import polars as pl
 
     from batch.runs.plan_job import PlanResult
+    from batch.runs.run_job import RunReport
     from batch.runs.settings import RunSettings
     from batch.uom.credentials import Credentials
 
@@ -84,7 +85,7 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
     # Each apply follows a fresh plan: a new run, never the resume of an older plan's apply.
-    settings = settings_from(args, new_run=True)
+    settings = settings_from(args, new_run=True, mode="apply-plan")
     return int(
         anyio.run(
             _reconcile, args, credentials, settings, backend_options=loop_options(no_uvloop=args.no_uvloop)
@@ -94,7 +95,7 @@ def _main(args: argparse.Namespace) -> int:
 
 async def _reconcile(args: argparse.Namespace, credentials: Credentials, settings: RunSettings) -> int:
     from batch.clock import SystemClock
-    from batch.commands.plan import save_plan
+    from batch.commands.plan import record_plan, save_plan
     from batch.commands.prepare import prepare_job
     from batch.output.plan_file import default_plan_path
     from batch.runs.plan_job import plan_job
@@ -113,15 +114,28 @@ async def _reconcile(args: argparse.Namespace, credentials: Credentials, setting
         rows = save_plan(job, result, credentials, plan_path, settings.group_size)
         drifted = _report(result, rows)
         if not args.apply:
+            record_plan(job, result, plan_path, "reconcile")
             return ExitCode.DRIFT if args.check and drifted else result.exit_code
         cap = max_changes(args.max_changes, job.total_rows)
         if drifted > cap:
             print(f"{drifted} rows would change, more than --max-changes {cap:.0f}: nothing changed")
+            record_plan(job, result, plan_path, "reconcile", end_status="capped")
             return ExitCode.TOO_MANY_CHANGES
         if not drifted:
             print("no drift: nothing to change")
+            record_plan(job, result, plan_path, "reconcile")
             return result.exit_code
-        return await _apply(plan_path, client, credentials, settings)
+        report = await _apply(plan_path, client, credentials, settings)
+        applied = {o.value: n for o, n in report.counts.items() if n}
+        record_plan(
+            job,
+            result,
+            report.ledger_path,
+            "reconcile",
+            counts=applied,
+            requests=result.requests + report.requests,
+        )
+        return report.exit_code
 
 
 def _report(result: PlanResult, rows: pl.DataFrame) -> int:
@@ -139,7 +153,7 @@ def _report(result: PlanResult, rows: pl.DataFrame) -> int:
     return drifted
 
 
-async def _apply(plan_path: Any, client: Any, credentials: Credentials, settings: RunSettings) -> int:
+async def _apply(plan_path: Any, client: Any, credentials: Credentials, settings: RunSettings) -> RunReport:
     """Apply exactly the plan just made (a ticket changed since it was read ends `stale`)."""
     from batch.clock import SystemClock
     from batch.commands.prepare import prepare_plan
@@ -150,4 +164,4 @@ async def _apply(plan_path: Any, client: Any, credentials: Credentials, settings
     prepared, kind = prepare_plan(read_plan(plan_path))
     report = await run_job(prepared, kind, client, credentials.audit(), settings, SystemClock())
     print_summary(report, sys.stdout)
-    return report.exit_code
+    return report

@@ -155,7 +155,8 @@ def _run(args: argparse.Namespace, ledger: Ledger, job: LoadedJob, out: Path) ->
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
     settings = dataclasses.replace(
-        run_settings_from(ledger.audit), ledger_path=_retry_ledger(out, ledger), handle_signals=True
+        run_settings_from(ledger.audit), ledger_path=_retry_ledger(out, ledger), handle_signals=True,
+        mode="retry",
     )
     run_args = _run_arguments(out, ledger.kind, job.encoding)
     options = loop_options(no_uvloop=args.no_uvloop)

@@ -44,15 +44,19 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
     import anyio
 
+    from batch.journal.history import HistoryRecord, append_history
     from batch.output.undo_files import not_revertible_path, write_job_csv, write_not_revertible
     from batch.runs.retry import read_ledger
     from jobs.fields import ORIGINAL_ROW
     from jobs.revert import adds_memos, undo_run
 
+    started = datetime.now(UTC)
     ledger = read_ledger(args.ledger)
-    outcomes, in_flight = _journalled(args, ledger)
+    journal, outcomes, in_flight = _journalled(args, ledger)
     needs_reads = [o for o in outcomes if adds_memos(o)]
     added = anyio.run(_find_added_memos, args, needs_reads) if needs_reads else {}
     undo = undo_run(outcomes, added, in_flight)
@@ -61,11 +65,23 @@ def _main(args: argparse.Namespace) -> int:
     write_job_csv(out, undo.rows, first=(ORIGINAL_ROW, "TicketId"))
     write_not_revertible(skipped_path, [(n.row, n.ticket_id, n.what, n.reason) for n in undo.not_revertible])
     _summary(ledger, out, skipped_path, len(undo.rows), undo.not_revertible)
+    counts = {"undo_rows": len(undo.rows), "not_revertible": len(undo.not_revertible)}
+    record = HistoryRecord(
+        mode="revert",
+        job_sha256=ledger.audit.get("job_sha256", ""),
+        started_at=started.isoformat(),
+        ended_at=datetime.now(UTC).isoformat(),
+        end_status="completed",
+        counts=counts,
+        requests=len(added),
+        output_path=str(out),
+    )
+    append_history(journal, record)
     return ExitCode.OK
 
 
-def _journalled(args: argparse.Namespace, ledger: Ledger) -> tuple[list[RowOutcome], dict[int, str]]:
-    """The run's outcomes and its in-flight rows (row → ticket), from its journal."""
+def _journalled(args: argparse.Namespace, ledger: Ledger) -> tuple[Path, list[RowOutcome], dict[int, str]]:
+    """The run's journal, its outcomes and its in-flight rows (row → ticket)."""
     from batch.journal.journal_file import Journal
     from batch.runs.retry import job_candidates
 
@@ -78,7 +94,7 @@ def _journalled(args: argparse.Namespace, ledger: Ledger) -> tuple[list[RowOutco
         run = journal.run(int(ledger.audit["run_id"]))
         outcomes = list(run.outcomes())
         in_flight = {row: str(entry["ticket_id"]) for row, entry in run.in_flight().items()}
-    return outcomes, in_flight
+    return path, outcomes, in_flight
 
 
 def _found(candidates: list[Path]) -> Path | None:

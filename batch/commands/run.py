@@ -132,7 +132,8 @@ def _main(args: argparse.Namespace) -> int:
     _check_job_or_plan(args)
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
-    settings = settings_from(args, once=args.plan is not None)
+    planned = args.plan is not None
+    settings = settings_from(args, once=planned, mode="apply-plan" if planned else "run")
     options = loop_options(no_uvloop=args.no_uvloop)
     report = anyio.run(execute, args, credentials, settings, backend_options=options)
     print_summary(report, sys.stdout)

@@ -70,6 +70,11 @@ class Journal:
                 raise
         return cls(path, conn)
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The open SQLite connection (for the journal's own modules: history)."""
+        return self._conn
+
     def __enter__(self) -> Self:
         return self
 

@@ -2,7 +2,8 @@
 
 Version 2 dropped v1's `intents` table (intents went to the intent log beside the journal, and
 the table was no longer written); version 3 keeps each update's memo operations (`memos_json`)
-for a revert. An older journal is migrated when it is opened, so an interrupted run of an older
+for a revert; version 4 adds the run history (batch.journal.history). An older journal is
+migrated when it is opened, so an interrupted run of an older
 uom-batch still resumes.
 """
 
@@ -19,7 +20,7 @@ import orjson
 from batch.errors import BatchError
 from batch.outcome import Outcome, RowOutcome
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 APPLICATION_ID: Final = 0x554F4D42  # "UOMB"
 END_STATUSES: Final = frozenset({"completed", "interrupted", "auth_stopped"})
 OUTCOME_COLUMNS: Final = (
@@ -27,6 +28,13 @@ OUTCOME_COLUMNS: Final = (
     " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at,"
     " memos_json"
 )
+_HISTORY: Final = """
+CREATE TABLE history (
+    history_id INTEGER PRIMARY KEY, mode TEXT NOT NULL, job_sha256 TEXT NOT NULL,
+    started_at TEXT NOT NULL, ended_at TEXT NOT NULL, end_status TEXT NOT NULL,
+    counts_json TEXT NOT NULL, drift INTEGER, requests INTEGER NOT NULL, rate_per_s REAL NOT NULL,
+    output_path TEXT NOT NULL);
+"""
 _TABLES: Final = f"""
 CREATE TABLE runs (
     run_id INTEGER PRIMARY KEY, job_sha256 TEXT NOT NULL, kind TEXT NOT NULL,
@@ -35,6 +43,7 @@ CREATE TABLE runs (
 CREATE TABLE outcomes (
     run_id INTEGER NOT NULL REFERENCES runs(run_id), {OUTCOME_COLUMNS},
     PRIMARY KEY (run_id, row));
+{_HISTORY}
 PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
@@ -42,6 +51,7 @@ PRAGMA user_version = {SCHEMA_VERSION};
 _MIGRATIONS: Final = {
     1: "DROP TABLE IF EXISTS intents;",
     2: "ALTER TABLE outcomes ADD COLUMN memos_json TEXT;",
+    3: _HISTORY,
 }
 
 

@@ -12,6 +12,8 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from batch.clock import Clock
@@ -19,6 +21,7 @@ from batch.engine.metered_api import MeteredApi
 from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
 from batch.engine.unit_runner import UnitDeps
+from batch.journal.history import HistoryRecord
 from batch.kind import ApiT, JobKind, RowT, WorkUnit
 from batch.outcome import PREDICTIONS, Outcome, RowOutcome, exit_code_for
 from batch.output.progress import RunProgress
@@ -48,6 +51,33 @@ class PlanResult:
     def exit_code(self) -> int:
         """0 plan complete, 1 some rows would fail or are invalid, 130 interrupted."""
         return exit_code_for(dict(self.counts), self.stop.interrupted, self.stop.auth_stopped)
+
+    @property
+    def drift(self) -> int:
+        """Rows a run would send: those whose tickets differ from what the job asks."""
+        return sum(n for o, n in self.counts.items() if o in PREDICTIONS)
+
+    def history(
+        self, mode: str, job_sha256: str, output: Path, ended_at: datetime, **extra: Any
+    ) -> HistoryRecord:
+        """The run-history entry of this plan (a reconcile adds its apply's figures in `extra`)."""
+        end_status = extra.pop("end_status", "completed")
+        fields: dict[str, Any] = {
+            "counts": {o.value: n for o, n in self.counts.items()},
+            "drift": self.drift,
+            "requests": self.requests,
+            "rate_per_s": round(self.requests / self.duration_s, 2) if self.duration_s > 0 else 0.0,
+            **extra,
+        }
+        return HistoryRecord(
+            mode=mode,
+            job_sha256=job_sha256,
+            started_at=(ended_at - timedelta(seconds=self.duration_s)).isoformat(),
+            ended_at=ended_at.isoformat(),
+            end_status=end_status,
+            output_path=str(output),
+            **fields,
+        )
 
 
 @dataclass

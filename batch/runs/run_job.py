@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Generic, cast
 
@@ -21,6 +22,7 @@ from batch.engine.metered_api import MeteredApi
 from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
 from batch.engine.unit_runner import UnitDeps
+from batch.journal.history import HistoryRecord, record_history
 from batch.journal.journal_file import Journal, RunState, journal_path_for
 from batch.kind import ApiT, JobKind, RowT, WorkUnit
 from batch.outcome import Outcome, RowOutcome, exit_code_for
@@ -102,9 +104,29 @@ async def run_job(
         )
         error_types, conflicts = run.error_summary()
         duration_s = clock.monotonic() - started
-        return RunReport(
+        report = RunReport(
             run.counts(), error_types, conflicts, api.requests, duration_s, ledger_path, run.resumed, stop
         )
+        record_history(journal, history_record(settings.mode, job.sha256, started_at, clock.now(), report))
+        return report
+
+
+def history_record(
+    mode: str, job_sha256: str, started_at: datetime, ended_at: datetime, report: RunReport, **extra: Any
+) -> HistoryRecord:
+    """The history entry of a finished run (or plan, or reconcile: `extra` gives its drift)."""
+    return HistoryRecord(
+        mode=mode,
+        job_sha256=job_sha256,
+        started_at=started_at.isoformat(),
+        ended_at=ended_at.isoformat(),
+        end_status=_end_status(report.stop),
+        counts={o.value: n for o, n in report.counts.items() if n},
+        requests=report.requests,
+        rate_per_s=round(report.requests / report.duration_s, 2) if report.duration_s > 0 else 0.0,
+        output_path=str(report.ledger_path),
+        **extra,
+    )
 
 
 def _begin(journal: Journal, job: PreparedJob[Any], settings: RunSettings) -> RunState:

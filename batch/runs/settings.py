@@ -23,6 +23,7 @@ class RunSettings:
     new_run: bool = False
     resume_only: bool = False
     once: bool = False  # applying a plan: no new run after one completed
+    mode: str = "run"  # what the run history calls it: run, apply-plan, reconcile, retry, revert
     handle_signals: bool = False
     progress_terminal: bool | None = None
     seed: int | None = None

@@ -45,9 +45,9 @@ def test_new_file_gets_schema_in_wal_mode(tmp_path: Path) -> None:
     conn = sqlite3.connect(path)
     try:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        assert tables == {"runs", "outcomes"}
+        assert tables == {"runs", "outcomes", "history"}
     finally:
         conn.close()
 
@@ -71,7 +71,7 @@ PRAGMA user_version = 1;
 
 
 def test_v1_journal_is_migrated_and_its_run_resumes(tmp_path: Path) -> None:
-    """A v1 journal (its unused intents table, no memos column) opens as v3; its interrupted run resumes."""
+    """A v1 journal (its unused intents table, no memos column) opens as v4; its interrupted run resumes."""
     path = tmp_path / "j.sqlite"
     conn = sqlite3.connect(path)
     conn.executescript(V1_SCHEMA)
@@ -93,7 +93,7 @@ def test_v1_journal_is_migrated_and_its_run_resumes(tmp_path: Path) -> None:
         assert [o.memos for o in again.outcomes()] == [None]
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
         assert "intents" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     finally:
         conn.close()

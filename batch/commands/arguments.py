@@ -19,7 +19,11 @@ from batch.runs.settings import RunSettings
 def add_job_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
     """JOBFILE, --action and --encoding (JOBFILE `optional` where a plan may stand for it)."""
     parser.add_argument(
-        "job", type=Path, metavar="JOBFILE", nargs="?" if optional else None, help="CSV or Parquet job file"
+        "job",
+        type=Path,
+        metavar="JOBFILE",
+        nargs="?" if optional else None,
+        help="CSV or Parquet job file" + (", or a TOML job definition" if optional else ""),
     )
     parser.add_argument(
         "--action",

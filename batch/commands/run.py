@@ -122,13 +122,31 @@ def _check_job_or_plan(args: argparse.Namespace) -> None:
         raise ConfigError("--action and --encoding are for a JOBFILE; a plan knows its kind")
 
 
+def _run_definition(args: argparse.Namespace) -> int:
+    """`uom-batch run NIGHTLY.toml`: the command line the definition stands for, run as such."""
+    from datetime import UTC, datetime
+
+    from batch.cli import main
+    from batch.commands.definition import load_definition
+
+    argv = load_definition(args.job).argv(datetime.now(UTC))
+    if args.log_json:
+        argv.append("--log-json")
+    if args.log_level:
+        argv += ["--log-level", args.log_level]
+    return main(argv)
+
+
 def _main(args: argparse.Namespace) -> int:
     # Imported here, not at the top: `uom-batch --help` should not pay for aiohttp and polars.
     import anyio
 
+    from batch.commands.definition import is_definition
     from batch.output.logs import configure_logging
     from batch.runs.summary import print_summary
 
+    if is_definition(args.job) and args.plan is None:
+        return _run_definition(args)
     _check_job_or_plan(args)
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)

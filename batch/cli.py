@@ -26,6 +26,7 @@ COMMAND_MODULES = (
     "batch.commands.history",
     "batch.commands.validate",
     "batch.commands.retry",
+    "batch.commands.report",
     "batch.commands.emulator",
 )
 
@@ -69,7 +70,9 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 def _fail(*errors: BaseException) -> int:
     for exc in errors:
         print(f"uom-batch: error: {exc}", file=sys.stderr)
-    return ExitCode.USAGE
+    # An error may carry its own code (batch.journal.lock.LockBusy: 75, try later; the CLI may
+    # not import the journal layer to name it); any other means nothing could start.
+    return int(getattr(errors[0], "exit_code", ExitCode.USAGE))
 
 
 def _leaves(group: BaseExceptionGroup[Exception]) -> list[BaseException]:

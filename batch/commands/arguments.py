@@ -83,6 +83,18 @@ def _add_limit_arguments(group: argparse._ArgumentGroup) -> None:
 
 def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
+        "--wait-lock",
+        type=float,
+        metavar="SECONDS",
+        help="when another run of this job holds its lock, wait this long for it (default: exit 75 at once)",
+    )
+    group.add_argument(
+        "--metrics-file",
+        type=Path,
+        metavar="PATH",
+        help="write a Prometheus textfile-collector file at the end (rows by outcome, requests, ...)",
+    )
+    group.add_argument(
         "--ledger",
         type=Path,
         metavar="PATH",

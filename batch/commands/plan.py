@@ -57,6 +57,7 @@ def _main(args: argparse.Namespace) -> int:
     import anyio
 
     from batch.commands.run import credentials_from, settings_from
+    from batch.commands.scheduling import write_run_metrics
     from batch.output.logs import configure_logging
 
     configure_logging(json_lines=args.log_json, level=args.log_level)
@@ -68,19 +69,31 @@ def _main(args: argparse.Namespace) -> int:
         print(f"uom-batch plan: {result.stop.message}; no plan written", file=sys.stderr)
         return ExitCode.INTERRUPTED if result.stop.interrupted else ExitCode.ROWS_FAILED
     _write(args, job, result, credentials)
+    write_run_metrics(
+        args,
+        args.job,
+        "plan",
+        exit_code=result.exit_code,
+        duration_s=result.duration_s,
+        requests=result.requests,
+        counts={o.value: n for o, n in result.counts.items()},
+        drift=result.drift,
+    )
     return result.exit_code
 
 
 async def _plan(args: argparse.Namespace, credentials: Credentials, settings: Any) -> tuple[Any, PlanResult]:
     from batch.clock import SystemClock
     from batch.commands.prepare import prepare_job
+    from batch.commands.scheduling import job_lock
     from batch.runs.plan_job import plan_job
     from batch.uom.client import UomClient
     from jobs.planning import PlanningKind
 
-    job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
-    async with UomClient(credentials, max_connections=settings.concurrency) as client:
-        return job, await plan_job(job, PlanningKind(kind), client, settings, SystemClock())
+    async with job_lock(args, args.job):
+        job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
+        async with UomClient(credentials, max_connections=settings.concurrency) as client:
+            return job, await plan_job(job, PlanningKind(kind), client, settings, SystemClock())
 
 
 def save_plan(

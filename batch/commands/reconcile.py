@@ -85,7 +85,7 @@ def _main(args: argparse.Namespace) -> int:
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)
     # Each apply follows a fresh plan: a new run, never the resume of an older plan's apply.
-    settings = settings_from(args, new_run=True, mode="apply-plan")
+    settings = settings_from(args, new_run=True, mode="reconcile")
     return int(
         anyio.run(
             _reconcile, args, credentials, settings, backend_options=loop_options(no_uvloop=args.no_uvloop)
@@ -95,7 +95,7 @@ def _main(args: argparse.Namespace) -> int:
 
 async def _reconcile(args: argparse.Namespace, credentials: Credentials, settings: RunSettings) -> int:
     from batch.clock import SystemClock
-    from batch.commands.plan import record_plan, save_plan
+    from batch.commands.plan import save_plan
     from batch.commands.prepare import prepare_job
     from batch.output.plan_file import default_plan_path
     from batch.runs.plan_job import plan_job
@@ -114,28 +114,48 @@ async def _reconcile(args: argparse.Namespace, credentials: Credentials, setting
         rows = save_plan(job, result, credentials, plan_path, settings.group_size)
         drifted = _report(result, rows)
         if not args.apply:
-            record_plan(job, result, plan_path, "reconcile")
-            return ExitCode.DRIFT if args.check and drifted else result.exit_code
+            return _finish(args, job, result, ExitCode.DRIFT if args.check and drifted else result.exit_code)
         cap = max_changes(args.max_changes, job.total_rows)
         if drifted > cap:
             print(f"{drifted} rows would change, more than --max-changes {cap:.0f}: nothing changed")
-            record_plan(job, result, plan_path, "reconcile", end_status="capped")
-            return ExitCode.TOO_MANY_CHANGES
+            return _finish(args, job, result, ExitCode.TOO_MANY_CHANGES, end_status="capped")
         if not drifted:
             print("no drift: nothing to change")
-            record_plan(job, result, plan_path, "reconcile")
-            return result.exit_code
+            return _finish(args, job, result, result.exit_code)
         report = await _apply(plan_path, client, credentials, settings)
-        applied = {o.value: n for o, n in report.counts.items() if n}
-        record_plan(
-            job,
-            result,
-            report.ledger_path,
-            "reconcile",
-            counts=applied,
-            requests=result.requests + report.requests,
-        )
-        return report.exit_code
+        return _finish(args, job, result, report.exit_code, report)
+
+
+def _finish(
+    args: argparse.Namespace,
+    job: Any,
+    result: PlanResult,
+    code: int,
+    report: RunReport | None = None,
+    **extra: Any,
+) -> int:
+    """Record the reconcile in the run history and the metrics file; its exit code."""
+    from batch.commands.plan import record_plan
+    from batch.commands.scheduling import write_run_metrics
+    from batch.output.plan_file import default_plan_path
+
+    counts = {o.value: n for o, n in (report.counts if report else result.counts).items() if n}
+    requests = result.requests + (report.requests if report else 0)
+    output = report.ledger_path if report else default_plan_path(job.path)
+    record_plan(job, result, output, "reconcile", counts=counts, requests=requests, **extra)
+    duration = result.duration_s + (report.duration_s if report else 0.0)
+    write_run_metrics(
+        args,
+        args.job,
+        "reconcile",
+        exit_code=code,
+        duration_s=duration,
+        requests=requests,
+        counts=counts,
+        retries=report.retries if report else None,
+        drift=result.drift,
+    )
+    return code
 
 
 def _report(result: PlanResult, rows: pl.DataFrame) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -82,17 +83,31 @@ async def execute(args: argparse.Namespace, credentials: Credentials, settings: 
     """Prepare the job and run it with a client for `credentials`."""
     from batch.clock import SystemClock
     from batch.commands.prepare import prepare_job
+    from batch.commands.scheduling import job_lock
     from batch.output.logs import log_event_loop
     from batch.runs.run_job import run_job
     from batch.uom.client import UomClient
 
     log_event_loop()
-    if args.plan is not None:
-        job, kind = _checked_plan(args, credentials, SystemClock())
-    else:
-        job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
-    async with UomClient(credentials, max_connections=settings.concurrency) as client:
-        return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
+    async with job_lock(args, args.plan or args.job):
+        if args.plan is not None:
+            job, kind = _checked_plan(args, credentials, SystemClock())
+        else:
+            job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
+        collect_less()
+        async with UomClient(credentials, max_connections=settings.concurrency) as client:
+            return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
+
+
+def collect_less() -> None:
+    """Tune the cyclic garbage collector for the rows ahead (about 5 % of a row's cost otherwise).
+
+    What is alive now (modules, the loaded job) lives until the end: frozen, no collection scans
+    it again. Each row allocates many containers that die young, and the default threshold (700)
+    collected every few rows, each time walking the state of every row in flight.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def _checked_plan(
@@ -142,6 +157,7 @@ def _main(args: argparse.Namespace) -> int:
     import anyio
 
     from batch.commands.definition import is_definition
+    from batch.commands.scheduling import write_run_metrics
     from batch.output.logs import configure_logging
     from batch.runs.summary import print_summary
 
@@ -155,4 +171,14 @@ def _main(args: argparse.Namespace) -> int:
     options = loop_options(no_uvloop=args.no_uvloop)
     report = anyio.run(execute, args, credentials, settings, backend_options=options)
     print_summary(report, sys.stdout)
+    write_run_metrics(
+        args,
+        args.plan or args.job,
+        settings.mode,
+        exit_code=report.exit_code,
+        duration_s=report.duration_s,
+        requests=report.requests,
+        counts={o.value: n for o, n in report.counts.items()},
+        retries=report.retries,
+    )
     return report.exit_code

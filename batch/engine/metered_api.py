@@ -22,7 +22,7 @@ BURST_RATIO = 0.2  # a "burst": this share of recent replies were server errors
 
 
 class MeteredApi:
-    """A client whose calls pass through a RateMeter and a CapacityLimiter."""
+    """A client whose calls pass through a RateMeter, and whose overload replies slow it down."""
 
     def __init__(
         self,
@@ -42,6 +42,7 @@ class MeteredApi:
         self._recent_errors: deque[float] = deque(maxlen=burst_errors)
         self._recent_calls: deque[bool] = deque(maxlen=RECENT_CALLS)  # True: a server error
         self.requests = 0
+        self.rate_limited = 0  # replies that were 429: the rate signal, retried without spending an attempt
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         wrapped = self._wrapped.get(name)
@@ -53,11 +54,13 @@ class MeteredApi:
         async def metered(*args: Any, **kwargs: Any) -> Any:
             # The request goes out as soon as the meter grants it: nothing queues in between
             # that could bunch starts up past the ceiling.
-            await self._meter.acquire()
+            if not self._meter.start_now():
+                await self._meter.acquire()
             self.requests += 1
             try:
                 result = await method(*args, **kwargs)
             except RateLimited as exc:
+                self.rate_limited += 1
                 self._meter.slow_down(self._max_wait(exc.retry_after_s))
                 raise
             except ServerError:

@@ -108,6 +108,14 @@ class RateMeter:
         self._eff = current
         self._eff_since = max(now, self._not_before)  # recover only once the wait is over
 
+    def start_now(self) -> bool:
+        """Whether a request may start at once without `acquire` (unlimited, and no wait in force).
+
+        Saves the unlimited meter's callers a coroutine per request; a limited meter always
+        goes through `acquire`, whose lock keeps the starts in order.
+        """
+        return self._rate is None and self._clock.monotonic() >= self._not_before
+
     async def acquire(self) -> float:
         """Wait until a request may start; return the (monotonic) instant it was granted."""
         if self._rate is None:

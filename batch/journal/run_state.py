@@ -149,6 +149,15 @@ class RunState:
             ).fetchone()
         return types, int(conflicts)
 
+    def transient_retries(self) -> int:
+        """Attempts after the first that were not for a conflict (timeouts, 5xx, lost replies)."""
+        with sqlite_errors(self._path, "summarising outcomes"):
+            (retries,) = self._conn.execute(
+                "SELECT coalesce(sum(max(attempts - 1 - conflicts, 0)), 0) FROM outcomes WHERE run_id = ?",
+                (self.run_id,),
+            ).fetchone()
+        return int(retries)
+
     def reopen_failed(self, error_type: str) -> int:
         """Turn this run's rows that failed with `error_type` into `skipped`, so a resume retries them."""
         with sqlite_errors(self._path, "reopening rows"):

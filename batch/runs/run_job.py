@@ -65,6 +65,7 @@ class RunReport:
     ledger_path: Path
     resumed: bool
     stop: StopState
+    retries: Mapping[str, int] = field(default_factory=dict)  # by class: conflict, transient, rate
 
     @property
     def exit_code(self) -> int:
@@ -104,8 +105,17 @@ async def run_job(
         )
         error_types, conflicts = run.error_summary()
         duration_s = clock.monotonic() - started
+        retries = {"conflict": conflicts, "transient": run.transient_retries(), "rate": api.rate_limited}
         report = RunReport(
-            run.counts(), error_types, conflicts, api.requests, duration_s, ledger_path, run.resumed, stop
+            run.counts(),
+            error_types,
+            conflicts,
+            api.requests,
+            duration_s,
+            ledger_path,
+            run.resumed,
+            stop,
+            retries,
         )
         record_history(journal, history_record(settings.mode, job.sha256, started_at, clock.now(), report))
         return report
@@ -227,6 +237,7 @@ def _audit_facts(job: PreparedJob[Any], settings: RunSettings, run_id: int) -> d
         "job_sha256": job.sha256,
         "kind": job.kind_name,
         "run_id": str(run_id),
+        "mode": settings.mode,
         "journal": str(settings.journal_path or journal_path_for(job.path)),
         **{f"settings.{k}": v for k, v in settings.audit().items()},
         **job.facts,  # a plan's apply names the job the plan was made from, and the plan

@@ -60,7 +60,7 @@ def print_plan_report(
         console.print(Text(f"{title} by field: " + ", ".join(f"{f}={n}" for f, n in fields.most_common())))
     shown = list(islice(lines, SHOWN_DIFFS))
     if shown:
-        table = Table(title=f"first {len(shown)} {title}", title_justify="left")
+        table = Table(title=f"the first {len(shown)} lines of the {title}", title_justify="left")
         for column in columns:
             table.add_column(column, overflow="fold")
         for line in shown:

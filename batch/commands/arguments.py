@@ -35,6 +35,13 @@ def add_job_arguments(parser: argparse.ArgumentParser, *, optional: bool = False
     )
 
 
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Everything a command that drives the engine takes: limits, records, connection, event loop."""
+    add_run_arguments(parser)
+    add_connection_arguments(parser)
+    add_loop_argument(parser)
+
+
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Limits and retries; ledger, journal and logging."""
     _add_limit_arguments(parser.add_argument_group("limits and retries"))

@@ -14,10 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from batch.commands.arguments import (
-    add_connection_arguments,
+    add_engine_arguments,
     add_job_arguments,
-    add_loop_argument,
-    add_run_arguments,
     loop_options,
 )
 from batch.exit_codes import ExitCode
@@ -47,9 +45,7 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="also write every change as CSV: row, ticket, field, before, after",
     )
-    add_run_arguments(parser)
-    add_connection_arguments(parser)
-    add_loop_argument(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(func=_main)
 
 

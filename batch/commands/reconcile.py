@@ -17,10 +17,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from batch.commands.arguments import (
-    add_connection_arguments,
+    add_engine_arguments,
     add_job_arguments,
-    add_loop_argument,
-    add_run_arguments,
     loop_options,
 )
 from batch.exit_codes import ExitCode
@@ -56,9 +54,7 @@ def register(subparsers: Any) -> None:
         metavar="N|all",
         help="with --apply: change nothing when more rows would change (default 10%% of rows, at least 10)",
     )
-    add_run_arguments(parser)
-    add_connection_arguments(parser)
-    add_loop_argument(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(func=_main)
 
 

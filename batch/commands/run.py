@@ -8,11 +8,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from batch.commands.arguments import (
-    add_connection_arguments,
+    add_engine_arguments,
     add_job_arguments,
-    add_loop_argument,
     add_plan_arguments,
-    add_run_arguments,
     loop_options,
 )
 from batch.engine.backoff import RetryPolicy
@@ -38,9 +36,7 @@ def register(subparsers: Any) -> None:
     )
     add_job_arguments(parser, optional=True)
     add_plan_arguments(parser)
-    add_run_arguments(parser)
-    add_connection_arguments(parser)
-    add_loop_argument(parser)
+    add_engine_arguments(parser)
     parser.set_defaults(func=_main)
 
 

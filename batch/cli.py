@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "batch.commands.reconcile",
     "batch.commands.revert",
     "batch.commands.history",
+    "batch.commands.split",
+    "batch.commands.merge",
     "batch.commands.validate",
     "batch.commands.retry",
     "batch.commands.report",

@@ -207,3 +207,18 @@ def duration_s(text: str) -> float:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"{text!r}: a duration must be positive")
     return value
+
+
+def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
+    """--state-dir S --shard i/N: run one shard of a split job (uom-batch split)."""
+    group = parser.add_argument_group("one shard of a split job (uom-batch split)")
+    group.add_argument("--state-dir", type=Path, metavar="S", help="the split's state directory")
+    group.add_argument("--shard", type=shard_arg, metavar="i/N", help="which shard: index i (from 0) of N")
+
+
+def shard_arg(text: str) -> tuple[int, int]:
+    """`i/N` → (i, N), 0 <= i < N (argparse type)."""
+    index, _, total = text.partition("/")
+    if not (index.isdigit() and total.isdigit()) or not 0 <= int(index) < int(total):
+        raise argparse.ArgumentTypeError(f"{text!r}: give the shard as i/N with 0 <= i < N, e.g. 0/4")
+    return int(index), int(total)

@@ -45,7 +45,7 @@ def prepare_job(
         kind_name=kind.name,
         total_rows=result.rows,
         all_rows=lambda: _rows_and_tickets(loaded, kind.ticket_column),
-        settled=_invalid_outcomes(result, kind.name, kind.ticket_column),
+        settled=invalid_outcomes(result, kind.name, kind.ticket_column),
         items=lambda: kind.items(result.valid),
         original_rows=_original_rows(loaded),
         columns=tuple(loaded.columns),
@@ -66,7 +66,7 @@ def _rows_and_tickets(loaded: LoadedJob, column: str) -> Iterator[tuple[int, str
     yield from frame.iter_rows()
 
 
-def _invalid_outcomes(result: ValidationResult, action: str, column: str) -> list[RowOutcome]:
+def invalid_outcomes(result: ValidationResult, action: str, column: str) -> list[RowOutcome]:
     """One `invalid` outcome per rejected row, with every reason the validation found."""
     tickets = result.invalid.select(ROW, pl.col(column) if column in result.invalid.columns else pl.lit(""))
     reasons = result.reasons().join(tickets, on=ROW, how="left")

@@ -11,6 +11,7 @@ from batch.commands.arguments import (
     add_engine_arguments,
     add_job_arguments,
     add_plan_arguments,
+    add_shard_arguments,
     loop_options,
 )
 from batch.engine.backoff import RetryPolicy
@@ -36,6 +37,7 @@ def register(subparsers: Any) -> None:
     )
     add_job_arguments(parser, optional=True)
     add_plan_arguments(parser)
+    add_shard_arguments(parser)
     add_engine_arguments(parser)
     parser.set_defaults(func=_main)
 
@@ -126,6 +128,27 @@ def _checked_plan(
     return prepare_plan(plan)
 
 
+def _as_shard(args: argparse.Namespace) -> None:
+    """--state-dir S --shard i/N: the shard's file, kind and ledger, checked against the manifest."""
+    from batch.commands.split import file_sha256, read_manifest, shard_file, shard_ledger
+
+    if args.state_dir is None or args.shard is None:
+        raise ConfigError("--state-dir and --shard go together (uom-batch run --state-dir S --shard i/N)")
+    if args.job is not None or args.plan is not None:
+        raise ConfigError("a shard run takes no JOBFILE or --plan: the state directory names its shard")
+    manifest = read_manifest(args.state_dir)
+    index, total = args.shard
+    if total != manifest["shards"]:
+        raise ConfigError(
+            f"--shard {index}/{total}: {args.state_dir} was split into {manifest['shards']} shards"
+        )
+    path = shard_file(args.state_dir, index)
+    if not path.is_file() or file_sha256(path) != manifest["shard_files"][index]["sha256"]:
+        raise ConfigError(f"{path}: missing or changed since the split; split the job again")
+    args.job, args.action = path, manifest["kind"]
+    args.ledger = args.ledger or shard_ledger(args.state_dir, index)
+
+
 def _check_job_or_plan(args: argparse.Namespace) -> None:
     if (args.job is None) == (args.plan is None):
         raise ConfigError("give a JOBFILE, or --plan PLANFILE to apply a reviewed plan (not both)")
@@ -159,6 +182,8 @@ def _main(args: argparse.Namespace) -> int:
 
     if is_definition(args.job) and args.plan is None:
         return _run_definition(args)
+    if args.state_dir is not None or args.shard is not None:
+        _as_shard(args)
     _check_job_or_plan(args)
     configure_logging(json_lines=args.log_json, level=args.log_level)
     credentials = credentials_from(args)

@@ -37,7 +37,7 @@ def prepare_job(
         kind=kind.name,
         how=checked.how,
         rows=result.rows,
-        invalid=result.invalid.height,
+        invalid=result.invalid_rows,
     )
     job = PreparedJob(
         path=path,

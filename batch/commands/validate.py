@@ -41,11 +41,11 @@ def main(args: argparse.Namespace) -> int:
     from batch.output.validation_report import console_for_stdout, report
     from jobs.registry import check_job
 
-    checked = check_job(load_job(args.job, encoding=args.encoding), args.action)
+    checked = check_job(load_job(args.job, encoding=args.encoding, digest=False), args.action)
     console = console_for_stdout()
     report(console, checked.job, checked.kind.name, checked.how, checked.result)
     rejects = args.rejects or default_rejects_path(args.job)
-    if checked.result.invalid.height:
+    if checked.result.invalid_rows:
         written = write_rejects(checked.result, rejects)
         console.print(Text(f"{written} rejected rows, with reasons: {rejects}"))
         return ExitCode.ROWS_FAILED

@@ -1,16 +1,25 @@
-"""Does every CSV record have as many fields as the header? Checked vectorised over the lines.
+"""Does every CSV record have as many fields as the header? Counted first, then found by line.
 
 polars pads a short record with empty cells without a word, and refuses a long one without
-saying which. This pass reads the file's physical lines (polars `scan_lines`, streamed) and counts,
-per record, the separators outside quotes: a record ends on the line where the running count of
-quote characters is even; a line that starts inside a quoted field gets a virtual opening quote;
-quoted spans are removed before counting commas. A record's spreadsheet row is its index + 1
-(the header is row 1). An empty line is a blank row, not a ragged one; quotes still open at the
-end mean the file was cut off.
+saying which. Read with missing cells as null, a record that ends early has no last field: when
+the last column has a value in every record, no record is short (and polars refused any long
+one), at no cost. Otherwise the fields are counted: every comma of the file is a separator or
+inside a cell, so the separators are the file's commas less those in the header and in the
+parsed cells, `width - 1` per record when every record is whole. Blank lines at the end of the
+file are allowed for either way.
+
+Only when the count does not add up (a short record, or a blank line inside the file), or when
+polars refused the file, does `check_shape` find the rows: it reads the file's physical lines
+(polars `scan_lines`, streamed) and counts, per record, the separators outside quotes: a record
+ends on the line where the running count of quote characters is even; a line that starts inside
+a quoted field gets a virtual opening quote; quoted spans are removed before counting commas. A
+record's spreadsheet row is its index + 1 (the header is row 1). An empty line is a blank row,
+not a ragged one; quotes still open at the end mean the file was cut off.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +27,39 @@ import polars as pl
 from batch.errors import JobFileError
 
 SHOWN = 3  # ragged rows named in the message
+TAIL_BYTES = 4096  # enough of the file's end to count its blank last lines
+
+
+def fields_complete(
+    frame: pl.DataFrame, header: Sequence[str], data: Path, commas: Callable[[], int]
+) -> bool:
+    """True when every record of `data` (parsed as `frame`, missing cells null) has all fields.
+
+    A record that ends early lacks the last field, so when the last column has a value in every
+    record (blank lines at the end aside) nothing more is needed. Otherwise `commas()`, the
+    file's commas, decides; False means "not shown", and `check_shape` then finds the rows.
+    """
+    blank_tail = _blank_tail(frame, header, data)
+    body = frame.height - blank_tail
+    if not frame.get_column(header[-1]).head(body).has_nulls():
+        return True
+    width = len(header)
+    in_cells: int = frame.select(
+        pl.sum_horizontal(pl.col(c).str.count_matches(",", literal=True).sum() for c in header)
+    ).item()
+    separators = commas() - (width - 1) - sum(name.count(",") for name in header) - in_cells
+    return separators == (width - 1) * body
+
+
+def _blank_tail(frame: pl.DataFrame, header: Sequence[str], data: Path) -> int:
+    """The records at the end of the file that are blank lines (no field at all)."""
+    with data.open("rb") as f:
+        f.seek(max(0, data.stat().st_size - TAIL_BYTES))
+        tail = f.read()
+    breaks = tail[len(tail.rstrip(b"\r\n")) :].count(b"\n")
+    blank = max(0, min(breaks - 1, frame.height))  # the last record's own line break is not blank
+    last = frame.tail(blank).select(pl.all_horizontal(pl.col(c).is_null() for c in header))
+    return blank if last.to_series().all() else 0
 
 
 def _per_line() -> list[pl.Expr]:

@@ -26,12 +26,13 @@ def console_for_stdout() -> Console:
 def report(console: Console, job: LoadedJob, kind: str, how: str, result: ValidationResult) -> None:
     """Kind (and how it was decided), summary, counts by rule, and the first problems."""
     encoding = f", {job.encoding}" if job.encoding else ""
-    console.print(Text(f"job file: {job.path} ({job.format}{encoding}), sha256 {job.sha256[:12]}…"))
+    digest = f", sha256 {job.sha256[:12]}…" if job.sha256 else ""
+    console.print(Text(f"job file: {job.path} ({job.format}{encoding}){digest}"))
     console.print(Text(f"kind: {kind} ({how})"))
     blank = f", {job.blank_rows} blank rows skipped" if job.blank_rows else ""
     console.print(
         Text(
-            f"rows: {result.rows}  valid: {result.valid.height}  invalid: {result.invalid.height}"
+            f"rows: {result.rows}  valid: {result.valid_rows}  invalid: {result.invalid_rows}"
             f"  problems: {result.problems.height}{blank}"
         )
     )

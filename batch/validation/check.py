@@ -1,14 +1,17 @@
 """The validation pass: every rule over a whole frame at once, and a tidy frame of problems.
 
-`validate(frame, rules)` evaluates every rule as one Boolean column in a single `select`, then
-builds the problems frame (row, column, rule, error_code, message, excerpt) rule by rule with
-filters: no Python loop over rows.
+`validate(frame, rules)` computes the rules' helper columns once (in waves: those that read only
+the frame's columns together), evaluates every rule as one Boolean column in a single `select`,
+and builds the problems frame (row, column, rule, error_code, message, excerpt) from the invalid
+rows alone, rule by rule with filters: no Python loop over rows. The valid rows are a filter of
+the whole frame, which copies every column, so they are only taken when asked for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import polars as pl
 
@@ -27,16 +30,36 @@ PROBLEM_SCHEMA = {
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """The rows that passed, the rows that did not, and one problem per (row, rule) broken."""
+    """Every row checked, which of them broke a rule, and one problem per (row, rule) broken."""
 
-    valid: pl.DataFrame
-    invalid: pl.DataFrame
+    checked: pl.DataFrame  # the frame as validated (text columns plus `row`)
+    broken: pl.Series  # Boolean, one per row of `checked`: some rule is broken
     problems: pl.DataFrame
+
+    @cached_property
+    def invalid(self) -> pl.DataFrame:
+        """The rows that broke a rule, in file order."""
+        return self.checked.filter(self.broken)
+
+    @cached_property
+    def valid(self) -> pl.DataFrame:
+        """The rows that passed, in file order (all of `checked` when none failed)."""
+        return self.checked if self.invalid_rows == 0 else self.checked.filter(~self.broken)
 
     @property
     def rows(self) -> int:
         """Rows checked."""
-        return self.valid.height + self.invalid.height
+        return self.checked.height
+
+    @cached_property
+    def invalid_rows(self) -> int:
+        """How many rows broke a rule (without taking them out of the frame)."""
+        return int(self.broken.sum())
+
+    @property
+    def valid_rows(self) -> int:
+        """How many rows passed (without taking them out of the frame)."""
+        return self.rows - self.invalid_rows
 
     def by_rule(self) -> pl.DataFrame:
         """Problem counts per (rule, column, error_code), most frequent first."""
@@ -58,25 +81,50 @@ def validate(frame: pl.DataFrame | pl.LazyFrame, rules: Sequence[Rule]) -> Valid
     data = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     data = data.with_columns(pl.col(pl.String).fill_null(""))
     if not rules:
-        return ValidationResult(data, data.clear(), pl.DataFrame(schema=PROBLEM_SCHEMA))
+        return ValidationResult(data, pl.repeat(False, data.height, eager=True), _no_problems())
     work = _with_derived(data, merge_derived(*(r.broken.derived for r in rules)))
     flags = work.select(r.violations(work.columns).alias(f"__rule{i}") for i, r in enumerate(rules))
-    bad = flags.select(pl.any_horizontal(pl.all())).to_series()
-    problems = _problems(data, flags, rules)
-    return ValidationResult(data.filter(~bad), data.filter(bad), problems)
+    broken = flags.select(pl.any_horizontal(pl.all())).to_series()
+    if not broken.any():
+        return ValidationResult(data, broken, _no_problems())
+    problems = _problems(data.filter(broken), flags.filter(broken), rules)
+    return ValidationResult(data, broken, problems)
+
+
+def _no_problems() -> pl.DataFrame:
+    return pl.DataFrame(schema=PROBLEM_SCHEMA)
 
 
 def _with_derived(data: pl.DataFrame, derived: Sequence[Derived]) -> pl.DataFrame:
-    """The frame with each derived helper column added once (in order: later ones may read earlier)."""
-    for name, build in derived:
-        data = data.with_columns(build(getter(data.columns)).alias(name))
+    """The frame with each derived helper column added once: in waves, each wave computing
+    together (in parallel) the helpers whose inputs the frame already has."""
+    pending = list(derived)
+    while pending:
+        wave = [d for d in pending if not _inputs(d, pending)] or pending[:1]  # [:1]: a cycle
+        get = getter(data.columns)
+        data = data.with_columns(build(get).alias(name) for name, build in wave)
+        pending = [d for d in pending if d not in wave]
     return data
 
 
-def _problems(data: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
-    get = getter(data.columns)
+def _inputs(derived: Derived, pending: Sequence[Derived]) -> set[str]:
+    """The pending helper columns that `derived` reads (found by building its expression)."""
+    waiting = {name for name, _ in pending}
+    read: set[str] = set()
+
+    def get(name: str) -> pl.Expr:
+        read.add(name)
+        return pl.col(name)
+
+    derived[1](get)
+    return read & waiting
+
+
+def _problems(rows: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:
+    """The problems of the invalid `rows` (with their `flags`), in row then rule order."""
+    get = getter(rows.columns)
     parts = [
-        data.filter(flags.get_column(f"__rule{i}")).select(
+        rows.filter(flags.get_column(f"__rule{i}")).select(
             pl.col(ROW).cast(pl.Int64),
             pl.lit(rule.column).alias("column"),
             pl.lit(rule.name).alias("rule"),
@@ -88,6 +136,4 @@ def _problems(data: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) ->
         for i, rule in enumerate(rules)
         if flags.get_column(f"__rule{i}").any()
     ]
-    if not parts:
-        return pl.DataFrame(schema=PROBLEM_SCHEMA)
     return pl.concat(parts).sort([ROW, "__order"]).drop("__order")

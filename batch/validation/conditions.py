@@ -26,7 +26,6 @@ Derived = tuple[str, Callable[[Getter], pl.Expr]]
 # Separators and blanks of a cell that lists names ("A; B, C"). The blanks are spelled out because
 # polars (Rust) and Python disagree on what counts as Unicode whitespace.
 NAME_BLANKS = " \t\u3000"
-_DATETIME = "%Y%m%d%H%M%S"
 
 
 class Cond:
@@ -113,7 +112,16 @@ def one_of(column: str, choices: Collection[str]) -> Cond:
 
 def longer_than(column: str, limit: int) -> Cond:
     """More than `limit` characters (code points)."""
-    return Cond(lambda g: g(column).str.len_chars() > limit, lambda v: len(value(v, column)) > limit)
+
+    def expr(g: Getter) -> pl.Expr:
+        cell = g(column)
+        # A cell has at most as many characters as UTF-8 bytes, and bytes are counted for free:
+        # characters are counted only in cells over the limit in bytes (when none is, polars
+        # skips the count altogether).
+        over = cell.str.len_bytes() > limit
+        return pl.when(over).then(cell).otherwise(pl.lit("")).str.len_chars() > limit
+
+    return Cond(expr, lambda v: len(value(v, column)) > limit)
 
 
 def bytes_over(column: str, limit: int) -> Cond:
@@ -133,30 +141,49 @@ def full_match(column: str, pattern: str) -> Cond:
     )
 
 
+def _number_name(column: str) -> str:
+    return f"__number {column}"
+
+
+def _fourteen_digits(cell: pl.Expr) -> pl.Expr:
+    """The cell as a number when it is 14 ASCII digits, else 0 (computed once per frame)."""
+    # Rust's integer parse takes a sign: a "+" is refused here, a "-" gives a year below 1.
+    plain = (cell.str.len_bytes() == 14) & ~cell.str.starts_with("+")
+    return pl.when(plain).then(cell.str.to_integer(strict=False)).otherwise(0).fill_null(0)
+
+
+# Every real month-and-day as MMDD (Feb 29 included; the year decides it).
+_MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+_MMDD = [m * 100 + d for m, last in enumerate(_MONTH_DAYS, 1) for d in range(1, last + 1)]
+
+
+def _real_time(n: pl.Expr) -> pl.Expr:
+    """YYYYMMDDhhmmss as a number (0: not one) names a real time, in years 1 to 9999."""
+    year, mmdd, hhmmss = n // 10**10, n // 10**6 % 10**4, n % 10**6
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    clock = (hhmmss < 240000) & (hhmmss % 10**4 < 6000) & (hhmmss % 100 < 60)
+    return (year >= 1) & mmdd.is_in(_MMDD) & ((mmdd != 229) | leap) & clock
+
+
 def calendar_time(column: str) -> Cond:
     """The cell is `YYYYMMDDhhmmss` and names a real time (no Feb 30, hour 24, second 60)."""
-
-    def expr(g: Getter) -> pl.Expr:
-        cell = g(column)
-        parsed = cell.str.strptime(pl.Datetime, _DATETIME, strict=False)
-        # chrono accepts a leap second (60) and year 0; Python's datetime, the scalar side, does not.
-        return (
-            cell.str.contains(r"^[0-9]{14}$")
-            & parsed.is_not_null()
-            & (cell.str.slice(12, 2) <= "59")
-            & (cell.str.slice(0, 4) != "0000")
-        ).fill_null(False)
-
-    return Cond(expr, lambda v: is_calendar_time(value(v, column)))
+    # Arithmetic on the number, not strptime: chrono would also take a leap second and year 0.
+    name = _number_name(column)
+    derived: tuple[Derived, ...] = ((name, lambda g: _fourteen_digits(g(column))),)
+    return Cond(
+        lambda g: _real_time(g(name)),
+        lambda v: is_calendar_time(value(v, column)),
+        derived,
+    )
 
 
 def is_calendar_time(text: str) -> bool:
     """Scalar side of `calendar_time`."""
     if re.fullmatch("[0-9]{14}", text) is None:
         return False
-    parts = (text[0:4], text[4:6], text[6:8], text[8:10], text[10:12], text[12:14])
+    month, day, hour, minute, second = (int(text[i : i + 2]) for i in range(4, 14, 2))
     try:
-        datetime(*(int(p) for p in parts))
+        datetime(int(text[0:4]), month, day, hour, minute, second)
     except ValueError:
         return False
     return True
@@ -168,17 +195,29 @@ def names_in(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
+# One listed name: from its first to its last character that is neither a separator nor a blank.
+_NAME = f"[^;,{NAME_BLANKS}](?:[^;,]*[^;,{NAME_BLANKS}])?"
+
+
 def _names_expr(cell: pl.Expr) -> pl.Expr:
-    parts = cell.str.replace_all(";", ",", literal=True).str.split(",")
-    stripped = parts.list.eval(pl.element().str.strip_chars(NAME_BLANKS))
-    return stripped.list.eval(pl.element().filter(pl.element() != ""))
+    return cell.str.extract_all(_NAME)
+
+
+def _names_name(column: str) -> str:
+    return f"__names {column}"
+
+
+def _names(column: str) -> tuple[Derived, ...]:
+    """The names a cell lists, split once per frame for every condition on `column`."""
+    return ((_names_name(column), lambda g: _names_expr(g(column))),)
 
 
 def lists(column: str, name: str) -> Cond:
     """The cell's list of names contains `name`."""
     return Cond(
-        lambda g: _names_expr(g(column)).list.contains(name),
+        lambda g: g(_names_name(column)).list.contains(name),
         lambda v: name in names_in(value(v, column)),
+        _names(column),
     )
 
 
@@ -186,8 +225,9 @@ def lists_other_than(column: str, allowed: Collection[str]) -> Cond:
     """The cell lists a name that is not in `allowed`."""
     options = sorted(set(allowed))
     return Cond(
-        lambda g: _names_expr(g(column)).list.eval(~pl.element().is_in(options)).list.any(),
+        lambda g: g(_names_name(column)).list.eval(~pl.element().is_in(options)).list.any(),
         lambda v: any(n not in options for n in names_in(value(v, column))),
+        _names(column),
     )
 
 

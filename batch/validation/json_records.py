@@ -5,8 +5,8 @@ unknown keys and keeps the first of two equal keys. So the shape is checked firs
 decoder, by a regular expression for exactly this JSON subset: a list of objects whose keys come
 from a fixed set and whose values are JSON strings (valid escapes, no raw control characters,
 surrogate escapes only in pairs). Keys are counted to refuse duplicates. Only cells that pass are
-decoded, so a bad cell is a row problem, never a crash. Python's `re` and `json` give the scalar
-side of the same check.
+decoded (once per frame, however many rules read the records), so a bad cell is a row problem,
+never a crash. Python's `re` and `json` give the scalar side of the same check.
 """
 
 from __future__ import annotations
@@ -70,11 +70,25 @@ def _keys_decoded(decoded: pl.Expr, keys: Sequence[str]) -> pl.Expr:
     return decoded.list.eval(present).list.sum()
 
 
+def _shape_expr(cell: pl.Expr, keys: Sequence[str]) -> pl.Expr:
+    return cell.str.contains(f"^(?:{shape_body(keys)})$")
+
+
+def _decode_shaped(cell: pl.Expr, shaped: pl.Expr, keys: Sequence[str]) -> pl.Expr:
+    """The records of cells of the right shape; null for the others (no work for list operations)."""
+    return pl.when(shaped).then(cell).str.json_decode(record_dtype(keys))
+
+
+def _well_formed(cell: pl.Expr, shaped: pl.Expr, decoded: pl.Expr, keys: Sequence[str]) -> pl.Expr:
+    """Shaped, and no key twice in a record (the decoder keeps only one of them)."""
+    counted = _keys_counted(pl.when(shaped).then(cell), keys)
+    return (shaped & (counted == _keys_decoded(decoded, keys))).fill_null(False)
+
+
 def well_formed_expr(cell: pl.Expr, keys: Sequence[str]) -> pl.Expr:
     """True where a cell is a well-formed record list (an empty cell is not)."""
-    shaped = cell.str.contains(f"^(?:{shape_body(keys)})$")
-    decoded = pl.when(shaped).then(cell).otherwise(pl.lit("[]")).str.json_decode(record_dtype(keys))
-    return shaped & (_keys_counted(cell, keys) == _keys_decoded(decoded, keys))
+    shaped = _shape_expr(cell, keys)
+    return _well_formed(cell, shaped, _decode_shaped(cell, shaped, keys), keys)
 
 
 def is_well_formed(text: str, keys: Sequence[str]) -> bool:
@@ -84,30 +98,33 @@ def is_well_formed(text: str, keys: Sequence[str]) -> bool:
     return parse_records(text) is not None
 
 
-def _ok_name(column: str) -> str:
-    return f"__well_formed {column}"
-
-
-def _records_name(column: str) -> str:
-    return f"__records {column}"
+def _names(column: str) -> tuple[str, str, str, str]:
+    """The helper columns of `column`: shaped, decoded, well formed, records."""
+    return (f"__shaped {column}", f"__decoded {column}", f"__well_formed {column}", f"__records {column}")
 
 
 def _derived(column: str, keys: Sequence[str]) -> tuple[Derived, ...]:
-    """Well-formedness and the decoded records of `column`, computed once per frame."""
-    ok, records = _ok_name(column), _records_name(column)
+    """Shape, decoded records and well-formedness of `column`, computed once per frame.
 
-    def decoded(g: Getter) -> pl.Expr:
-        return pl.when(g(ok)).then(g(column)).otherwise(pl.lit("[]")).str.json_decode(record_dtype(keys))
-
-    return ((ok, lambda g: well_formed_expr(g(column), keys)), (records, decoded))
+    A cell is decoded once, and only when its shape is right; the records of a cell that is not
+    well formed are null, which list operations skip (an empty list would cost as much as one).
+    """
+    shaped, decoded, ok, records = _names(column)
+    return (
+        (shaped, lambda g: _shape_expr(g(column), keys)),
+        (decoded, lambda g: _decode_shaped(g(column), g(shaped), keys)),
+        (ok, lambda g: _well_formed(g(column), g(shaped), g(decoded), keys)),
+        (records, lambda g: pl.when(g(ok)).then(g(decoded))),
+    )
 
 
 def malformed(column: str, keys: Sequence[str]) -> Cond:
     """The cell is filled but is not a well-formed record list."""
+    ok = _names(column)[2]
     return Cond(
-        lambda g: (g(column) != "") & ~g(_ok_name(column)),
+        lambda g: (g(column) != "") & ~g(ok),
         lambda v: value(v, column) != "" and not is_well_formed(value(v, column), keys),
-        _derived(column, keys)[:1],
+        _derived(column, keys)[:3],
     )
 
 
@@ -124,7 +141,7 @@ def any_record(column: str, keys: Sequence[str], cond: Cond) -> Cond:
         return pl.element().struct.field(key).fill_null("")
 
     def expr(g: Getter) -> pl.Expr:
-        return g(_records_name(column)).list.eval(cond.expr(field)).list.any()
+        return g(_names(column)[3]).list.eval(cond.expr(field)).list.any().fill_null(False)
 
     def test(values: Values) -> bool:
         text = value(values, column)

@@ -76,3 +76,12 @@ def test_validate_computes_helper_columns_once_and_drops_them() -> None:
     result = validate(data, rules)
     assert result.problems.select("row", "rule").rows() == [(3, "t"), (4, "json")]
     assert result.valid.columns == result.invalid.columns == ["row", "A"]
+
+
+def test_no_record_is_false_for_cells_without_records_in_either_form() -> None:
+    """Negated, any_record holds for malformed, empty and "[]" cells alike, in both forms."""
+    from batch.validation.conditions import filled
+
+    rule = condition("n", CODE, "A", filled("A") & ~any_record("A", KEYS, empty("T")), "all have text")
+    values = ["garbage", "[]", '[{"T":""}]', '[{"T":"x"}]', "", '[{"S":"1","S":"1"}]']
+    assert broken(rule, values) == [True, True, False, True, False, True]

@@ -274,3 +274,49 @@ def test_vectorised_and_scalar_forms_agree(rows: list[dict[str, str]]) -> None:
     for rule in _agreement_rules():
         vector = data.select(rule.violations(data)).to_series().to_list()
         assert vector == [not rule.check(r) for r in rows], rule.name
+
+
+DIGITS14 = st.one_of(
+    st.from_regex(r"[0-9]{14}", fullmatch=True),
+    st.builds(
+        lambda y, m, d, h, mi, s: f"{y:04d}{m:02d}{d:02d}{h:02d}{mi:02d}{s:02d}",
+        st.integers(0, 9999),
+        st.integers(0, 13),
+        st.integers(0, 32),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.integers(0, 61),
+    ),
+    st.from_regex(r"[+\-0-9 ]{14}", fullmatch=True),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(DIGITS14, min_size=1, max_size=50))
+def test_calendar_time_agrees_on_any_fourteen_characters(values: list[str]) -> None:
+    """Real dates, Feb 29 of any year, hour 24, second 60, signs and blanks: both forms agree."""
+    broken(calendar_datetime("A", CODE), values)
+
+
+def test_valid_rows_are_counted_without_taking_them_out() -> None:
+    """Counts come from the flags; with no invalid row, `valid` is the checked frame itself."""
+    data = pl.DataFrame({"row": [2, 3, 4], "A": ["x", "", "y"]})
+    result = validate(data, [required("A", "R")])
+    assert (result.rows, result.valid_rows, result.invalid_rows) == (3, 2, 1)
+    assert result.valid["row"].to_list() == [2, 4] and result.invalid["row"].to_list() == [3]
+    clean = validate(data.filter(pl.col("A") != ""), [required("A", "R")])
+    assert clean.valid is clean.checked and clean.invalid_rows == 0
+
+
+def test_helper_columns_that_read_helpers_come_after_them() -> None:
+    """A helper column built from another helper is computed after it, each once, then dropped."""
+    from batch.validation.conditions import Cond
+
+    first = ("__upper", lambda g: g("A").str.to_uppercase())
+    second = ("__twice", lambda g: g("__upper") + g("__upper"))
+    scalar = lambda v: (v.get("A") or "").upper() * 2 == "XX"  # noqa: E731
+    cond = Cond(lambda g: g("__twice") == "XX", scalar, (second, first))  # listed out of order
+    data = pl.DataFrame({"row": [2, 3], "A": ["x", "y"]})
+    result = validate(data, [condition("twice", CODE, "A", cond, "is x")])
+    assert result.problems.select("row", "rule").rows() == [(2, "twice")]
+    assert result.invalid.columns == ["row", "A"]

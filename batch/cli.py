@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "batch.commands.retry",
     "batch.commands.report",
     "batch.commands.emulator",
+    "batch.commands.budget",
 )
 
 

@@ -214,6 +214,18 @@ def add_shard_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("one shard of a split job (uom-batch split)")
     group.add_argument("--state-dir", type=Path, metavar="S", help="the split's state directory")
     group.add_argument("--shard", type=shard_arg, metavar="i/N", help="which shard: index i (from 0) of N")
+    group.add_argument(
+        "--rate-budget",
+        metavar="redis://HOST:PORT/DB",
+        help="also take every request from the access key's budget in Redis (uom-batch budget set)",
+    )
+    group.add_argument(
+        "--budget-outage-s",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="with --rate-budget: how long to wait for an unreachable Redis before exit 75 (default 60)",
+    )
 
 
 def shard_arg(text: str) -> tuple[int, int]:

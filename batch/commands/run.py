@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 from batch.commands.arguments import (
@@ -93,8 +94,24 @@ async def execute(args: argparse.Namespace, credentials: Credentials, settings: 
         else:
             job, kind = prepare_job(args.job, action=args.action, encoding=args.encoding)
         collect_less()
-        async with UomClient(credentials, max_connections=settings.concurrency) as client:
-            return await run_job(job, kind, client, credentials.audit(), settings, SystemClock())
+        async with (
+            _budget(args, credentials) as budget,
+            UomClient(credentials, max_connections=settings.concurrency) as client,
+        ):
+            return await run_job(job, kind, client, credentials.audit(), settings, SystemClock(), budget)
+
+
+def _budget(args: argparse.Namespace, credentials: Credentials) -> AbstractAsyncContextManager[Any]:
+    """--rate-budget: the access key's shared budget in Redis, holding this shard's lease; else none."""
+    if args.rate_budget is None:
+        return nullcontext(None)
+    from batch.clock import SystemClock
+    from batch.engine.shared_budget import open_shared_budget
+
+    shard = f"shard-{args.shard[0]}-of-{args.shard[1]}" if args.shard else args.job.name
+    return open_shared_budget(
+        args.rate_budget, credentials.access_key, shard, SystemClock(), outage_s=args.budget_outage_s
+    )
 
 
 def collect_less() -> None:

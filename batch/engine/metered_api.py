@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from batch.clock import Clock
 from batch.engine.rate_meter import RateMeter
@@ -19,6 +19,12 @@ from batch.uom.errors import RateLimited, ServerError
 BURST_WINDOW_S = 1.0
 RECENT_CALLS = 50  # how many recent replies the error ratio is judged over
 BURST_RATIO = 0.2  # a "burst": this share of recent replies were server errors
+
+
+class StartBudget(Protocol):
+    """A second cap beyond this process's meter (the shared Redis budget: engine.shared_budget)."""
+
+    async def acquire(self) -> float: ...
 
 
 class MeteredApi:
@@ -32,7 +38,9 @@ class MeteredApi:
         *,
         max_retry_after_s: float = 60.0,
         burst_errors: int = 3,
+        budget: StartBudget | None = None,
     ) -> None:
+        self._budget = budget
         self._max_retry_after_s = max_retry_after_s
         self._api = api
         self._meter = meter
@@ -56,6 +64,8 @@ class MeteredApi:
             # that could bunch starts up past the ceiling.
             if not self._meter.start_now():
                 await self._meter.acquire()
+            if self._budget is not None:  # the budget shared by every shard of the access key
+                await self._budget.acquire()
             self.requests += 1
             try:
                 result = await method(*args, **kwargs)

@@ -18,7 +18,7 @@ import structlog
 
 from batch import __version__
 from batch.clock import Clock
-from batch.engine.metered_api import MeteredApi
+from batch.engine.metered_api import MeteredApi, StartBudget
 from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
 from batch.engine.unit_runner import UnitDeps
@@ -80,8 +80,9 @@ async def run_job(
     audit: Mapping[str, str],
     settings: RunSettings,
     clock: Clock,
+    budget: StartBudget | None = None,
 ) -> RunReport:
-    """Run (or resume) the job against `client` and write its ledger."""
+    """Run (or resume) the job against `client` and write its ledger (`budget`: a shared cap)."""
     ledger_path = settings.ledger_path or default_ledger_path(job.path)
     started, started_at = clock.monotonic(), clock.now()
     with Journal.open(settings.journal_path or journal_path_for(job.path)) as journal:
@@ -91,6 +92,7 @@ async def run_job(
             RateMeter(settings.rate_per_s, clock),
             clock,
             max_retry_after_s=settings.policy.max_retry_after_s,
+            budget=budget,
         )
         # The meter wraps every coroutine method of the client: to the kind it is the client.
         stop = await _run_engine(job, kind, cast(ApiT, api), run, settings, clock)

@@ -7,9 +7,11 @@ then redone on resume, and the ones that were sent are checked against the ticke
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 
 import structlog
+from structlog.typing import FilteringBoundLogger
 
 from batch.clock import Clock
 from batch.journal.journal_file import RunState
@@ -38,11 +40,16 @@ class Recorder:
         self._batch_s = batch_s
         self._buffer: list[RowOutcome] = []
         self._last_flush = clock.monotonic()
+        # Bound once for the run (the module's lazy logger binds anew on every call), and told
+        # whether the quiet outcomes' debug lines are shown at all: most runs never build them.
+        self._log: FilteringBoundLogger = log.bind()
+        self._log_quiet = getattr(self._log, "is_enabled_for", lambda _: True)(logging.DEBUG)
 
     def add(self, outcomes: Sequence[RowOutcome]) -> None:
         """Take a unit's outcomes; flush when the batch is full or old enough."""
         for outcome in outcomes:
-            _log_outcome(outcome)
+            if self._log_quiet or outcome.outcome not in QUIET_OUTCOMES:
+                _log_outcome(self._log, outcome)
         self._buffer.extend(outcomes)
         due = self._clock.monotonic() - self._last_flush >= self._batch_s
         if len(self._buffer) >= self._batch_rows or due:
@@ -57,8 +64,8 @@ class Recorder:
         self._last_flush = self._clock.monotonic()
 
 
-def _log_outcome(o: RowOutcome) -> None:
-    emit = log.debug if o.outcome in QUIET_OUTCOMES else log.info
+def _log_outcome(bound: FilteringBoundLogger, o: RowOutcome) -> None:
+    emit = bound.debug if o.outcome in QUIET_OUTCOMES else bound.info
     emit(
         "batch.row_done",
         row=o.row,

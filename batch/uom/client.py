@@ -22,7 +22,7 @@ from yarl import URL
 from batch.uom.credentials import Credentials
 from batch.uom.errors import ClientSetupError, OutcomeUnknown, TransportError
 from batch.uom.replies import MUTATING_ACTIONS, parse_reply
-from batch.uom.signing import expire_after, signed_headers
+from batch.uom.signing import Expiry, Signer
 from batch.uom.spec import (
     CONTENT_TYPE,
     LOCALE,
@@ -54,6 +54,13 @@ class UomClient:
         credentials.warn_if_insecure()
         self.credentials = credentials
         self._now = now
+        self._signer = Signer(
+            access_key=credentials.access_key,
+            secret_key=credentials.secret_key.reveal(),
+            content_type=CONTENT_TYPE,
+            method_name=credentials.sign_method,
+        )
+        self._expiry = Expiry(credentials.expire_s)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}
@@ -133,15 +140,7 @@ class UomClient:
     async def _call(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Sign, send and read one request; the `<Action>Response` object or a UomError."""
         path = action_path(action)
-        creds = self.credentials
-        headers = signed_headers(
-            access_key=creds.access_key,
-            secret_key=creds.secret_key.reveal(),
-            path=path,
-            content_type=CONTENT_TYPE,
-            expire=expire_after(self._now(), creds.expire_s),
-            method_name=creds.sign_method,
-        )
+        headers = self._signer.headers(path, self._expiry.after(self._now()))
         status, reply_headers, reply = await self._exchange(action, path, headers, body)
         return parse_reply(action, status, reply_headers, reply, now=self._now())
 
@@ -179,16 +178,16 @@ def _lost(action: str, exc: BaseException, reply_started: bool) -> TransportErro
     return cls(f"{action}: {what} while {stage}", action=action)
 
 
-_UPDATE_KEYS = {kind: frozenset(update_fields(kind)) | {MEMO_LIST} for kind in TicketKind}
+# By TicketProcessType as sent ('1', '2'): one lookup per update instead of an enum call.
+_UPDATE_KEYS = {kind.value: frozenset(update_fields(kind)) | {MEMO_LIST} for kind in TicketKind}
 
 
 def _check_update_keys(body: Mapping[str, Any]) -> None:
     """Never send a key outside the ticket kind's table: UOM refuses unknown parameters."""
-    try:
-        kind = TicketKind(str(body.get("TicketProcessType", "")))
-    except ValueError:
-        raise ValueError("UpdateTicket needs TicketProcessType '1' or '2'") from None
-    extra = body.keys() - _UPDATE_KEYS[kind]
+    allowed = _UPDATE_KEYS.get(str(body.get("TicketProcessType", "")))
+    if allowed is None:
+        raise ValueError("UpdateTicket needs TicketProcessType '1' or '2'")
+    extra = body.keys() - allowed
     if extra:
         raise ValueError(f"UpdateTicket does not take {sorted(extra)} for this ticket kind")
 
@@ -197,12 +196,13 @@ def _ssl_setting(credentials: Credentials) -> ssl.SSLContext | bool:
     """TLS verification on by default, with an optional CA file; off only when asked."""
     if not credentials.verify_tls:
         return False
+    if credentials.ca_file is None:
+        return True  # aiohttp's own verifying context: the system's CAs, loaded once at its import
     context = ssl.create_default_context()
-    if credentials.ca_file is not None:
-        try:
-            context.load_verify_locations(cafile=str(credentials.ca_file))
-        except (OSError, ssl.SSLError) as exc:
-            raise ClientSetupError(f"cannot load CA file {credentials.ca_file}: {exc}") from None
+    try:
+        context.load_verify_locations(cafile=str(credentials.ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ClientSetupError(f"cannot load CA file {credentials.ca_file}: {exc}") from None
     return context
 
 

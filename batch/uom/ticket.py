@@ -41,11 +41,10 @@ class TicketDetail:
     def from_response(cls, response: Mapping[str, Any]) -> TicketDetail:
         """Read a GetTicketDetailResponse; ProtocolError when a key D1 requires is missing."""
         _require(response, DETAIL_REQUIRED_KEYS)
-        try:
-            kind = TicketKind(response["TicketProcessType"])
-        except ValueError:
-            raise _malformed(f"TicketProcessType {response['TicketProcessType']!r}") from None
-        stamps = timestamp_fields(kind)
+        kind = _KINDS.get(response["TicketProcessType"])
+        if kind is None:
+            raise _malformed(f"TicketProcessType {response['TicketProcessType']!r}")
+        stamps = _STAMPS[kind]
         _require(response, stamps)
         return cls(
             ticket_id=response["TicketId"],
@@ -56,6 +55,11 @@ class TicketDetail:
             master_ticket_id=response.get("MasterTicketId", ""),
             timestamps={k: response[k] for k in stamps},
         )
+
+
+# Looked up per reply: cheaper than calling the enum and the spec's function each time.
+_KINDS = {kind.value: kind for kind in TicketKind}
+_STAMPS = {kind: timestamp_fields(kind) for kind in TicketKind}
 
 
 def _require(response: Mapping[str, Any], keys: tuple[str, ...]) -> None:

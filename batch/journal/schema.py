@@ -9,7 +9,6 @@ uom-batch still resumes.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,12 +121,12 @@ def outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
         error_message=r[7],
         error_detail=r[8],
         request_id=r[9],
-        changed_fields=tuple(json.loads(r[10])),
-        before=json.loads(r[11]),
-        after=json.loads(r[12]),
+        changed_fields=tuple(orjson.loads(r[10])),
+        before=orjson.loads(r[11]),
+        after=orjson.loads(r[12]),
         started_at=_stamp(r[13]),
         finished_at=_stamp(r[14]),
-        memos=None if r[15] is None else json.loads(r[15]),
+        memos=None if r[15] is None else orjson.loads(r[15]),
     )
 
 

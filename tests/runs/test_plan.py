@@ -18,6 +18,7 @@ import pytest
 from batch.clock import SystemClock
 from batch.commands.plan import save_plan
 from batch.commands.prepare import prepare_job, prepare_plan
+from batch.journal.journal_file import JournalError
 from batch.output.plan_file import PlanError, check_applicable, read_plan
 from batch.runs.plan_job import PlanResult, plan_job
 from batch.runs.run_job import run_job
@@ -136,7 +137,7 @@ async def test_a_plan_applies_once(emu: Emulator, url: str, tmp_path: Path) -> N
     """Applying a plan whose apply completed is refused: the tickets have moved on; re-plan."""
     path, _ = await make_plan(write_job(tmp_path / "job.csv", CLOSE[3:4]), url)
     await apply_plan(path, url)
-    with pytest.raises(Exception, match="already applied this plan"):
+    with pytest.raises(JournalError, match="already applied this plan"):
         await apply_plan(path, url)
     assert len(entries(emu, "UpdateTicket")) == 1
 

@@ -19,18 +19,18 @@ REPORTED = (BatchError, UomError, ClientSetupError)
 # Each command module has `register(subparsers)`, which sets `func(args) -> int` on its parser.
 COMMAND_MODULES = (
     "batch.commands.demo",
-    "batch.commands.run",
+    "batch.commands.validate",
     "batch.commands.plan",
-    "batch.commands.reconcile",
+    "batch.commands.run",
+    "batch.commands.retry",
     "batch.commands.revert",
+    "batch.commands.reconcile",
     "batch.commands.history",
+    "batch.commands.report",
     "batch.commands.split",
     "batch.commands.merge",
-    "batch.commands.validate",
-    "batch.commands.retry",
-    "batch.commands.report",
-    "batch.commands.emulator",
     "batch.commands.budget",
+    "batch.commands.emulator",
 )
 
 
@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command line: one subcommand per module in COMMAND_MODULES."""
     parser = argparse.ArgumentParser(
         prog="uom-batch",
-        description="Bulk operations on IIJ UOM tickets: validate, run, resume; and a UOM emulator.",
+        description="Bulk operations on IIJ UOM tickets: validate, plan, run (and resume), retry, revert, "
+        "reconcile, report, history; shards (split, merge, budget); and a UOM emulator.",
     )
     parser.add_argument("--version", action="version", version=f"uom-batch {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

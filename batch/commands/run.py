@@ -106,11 +106,15 @@ def _budget(args: argparse.Namespace, credentials: Credentials) -> AbstractAsync
     if args.rate_budget is None:
         return nullcontext(None)
     from batch.clock import SystemClock
-    from batch.engine.shared_budget import open_shared_budget
+    from batch.engine.shared_budget import lease_ttl_for, open_shared_budget
 
     shard = f"shard-{args.shard[0]}-of-{args.shard[1]}" if args.shard else args.job.name
+    # The lease outlives any outage the shard waits through, so waiting is not in vain; the price:
+    # a shard killed without releasing it keeps its replacement out (exit 75) for that TTL.
+    outage_s = args.budget_outage_s
     return open_shared_budget(
-        args.rate_budget, credentials.access_key, shard, SystemClock(), outage_s=args.budget_outage_s
+        args.rate_budget, credentials.access_key, shard, SystemClock(),
+        outage_s=outage_s, lease_ttl_s=lease_ttl_for(outage_s),
     )
 
 

@@ -8,8 +8,11 @@ interval apart on Redis's clock and no one-second window holds more than
 ``ceil(rate * (1 - margin))`` of them. There is no burst tolerance: any would break that bound.
 
 The script grants only to a caller whose lease (``lease:<shard>``, a random token, TTL renewed
-every TTL/3 by a background task) is still its own: a paused or zombie shard whose lease expired
-gets a distinct "lease" reply, and `acquire` raises `LeaseLost` (exit 75: the launcher restarts it).
+every second, or every TTL/3 if that is shorter, by a background task) is still its own: a paused or
+zombie shard whose lease expired gets a distinct "lease" reply, and `acquire` raises `LeaseLost`
+(exit 75: the launcher restarts it). `lease_ttl_for(outage_s)` is the TTL that outlives an outage
+the shard is willing to wait through: a shard that may wait `outage_s` for Redis must still hold
+its lease when Redis is back.
 
 Keys, hash-tagged so one key's keys share a cluster slot, named by a hash of the access key id (the
 secret never goes to Redis): ``uom-batch:{<sha256 first 16 hex>}:budget|tat|lease:<shard>``.
@@ -52,6 +55,7 @@ __all__ = [
     "budget_state",
     "connect",
     "key_prefix",
+    "lease_ttl_for",
     "open_shared_budget",
     "redacted",
     "set_budget",
@@ -99,6 +103,9 @@ RELEASE_LUA: Final = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
 """
+RENEW_EVERY_S: Final = 1.0  # at most: a renewal missed in an outage is retried this soon after it
+GUARD_SHARE: Final = 0.1  # a lease counts as lost this share of its TTL before it ends
+MIN_LEASE_TTL_S: Final = 5.0  # a shard may stall this long, less the guard, before losing its lease
 
 
 class BudgetUnavailable(BatchError):
@@ -113,6 +120,15 @@ class LeaseLost(BudgetUnavailable):
 
 class BudgetNotSet(ConfigError):
     """No budget record for this access key at start: `uom-batch budget set` first."""
+
+
+def lease_ttl_for(outage_s: float) -> float:
+    """The lease TTL that outlives a Redis outage of `outage_s`, however it falls between renewals.
+
+    The worst case: the outage begins just before a renewal, ends just after a retry (one more
+    second for that retry's round trip), and the lease counts as lost `GUARD_SHARE` of its TTL early.
+    """
+    return max(MIN_LEASE_TTL_S, (outage_s + 2 * RENEW_EVERY_S + 1.0) / (1 - GUARD_SHARE))
 
 
 def key_prefix(access_key: str) -> str:
@@ -167,7 +183,8 @@ class SharedBudget:
         # When the lease surely ends, by our own clock: from before the request that set it. A
         # process that was paused (SIGSTOP) past it sends nothing, whatever Redis said earlier.
         self._lease_until = -1.0
-        self._guard_s = lease_ttl_s / 10
+        self._guard_s = lease_ttl_s * GUARD_SHARE
+        self._renew_every_s = min(lease_ttl_s / 3, RENEW_EVERY_S)
         self._renewal = anyio.CancelScope()
 
     async def take_lease(self) -> None:
@@ -188,10 +205,10 @@ class SharedBudget:
         await self._client.register_script(RELEASE_LUA)(keys=[self.keys[2]], args=[self.token])
 
     async def renew_forever(self) -> None:
-        """Extend the lease every TTL/3 until cancelled or until it is found lost."""
+        """Extend the lease every second (or TTL/3) until cancelled or until it is found lost."""
         with self._renewal:
             while not self._lost:
-                await self._clock.sleep(self._ttl_ms / 3000)
+                await self._clock.sleep(self._renew_every_s)
                 asked_at = self._clock.monotonic()
                 try:
                     still_ours = await self._renew_lua(keys=[self.keys[2]], args=[self.token, self._ttl_ms])

@@ -54,4 +54,5 @@ def write_run_metrics(
         retries_by_class=dict(retries or {}),
         drift_rows=drift,
     )
+    args.metrics_file.parent.mkdir(parents=True, exist_ok=True)
     write_metrics(args.metrics_file, facts)

@@ -22,7 +22,11 @@ _FORMULA_PATTERN = "^[" + "".join("\\" + c if c in "-\\]^" else c for c in FORMU
 
 @contextmanager
 def atomic_target(path: Path) -> Iterator[Path]:
-    """A temporary path beside `path`, renamed onto it (durably) only if the block succeeds."""
+    """A temporary path beside `path`, renamed onto it (durably) only if the block succeeds.
+
+    A missing folder is created (a definition's `ledgers/{date}.csv`, a new `--metrics-file`).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         yield tmp

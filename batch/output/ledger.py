@@ -88,6 +88,7 @@ def write_ledger(path: Path, outcomes: Iterable[RowOutcome], audit: Mapping[str,
     if chunk_rows < 1:
         raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
     chunks = _chunks(outcomes, chunk_rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         _write_parquet(path, chunks, audit, original_rows)

@@ -22,6 +22,7 @@ from batch.engine.metered_api import MeteredApi, StartBudget
 from batch.engine.pool import Engine, StopState
 from batch.engine.rate_meter import RateMeter
 from batch.engine.unit_runner import UnitDeps
+from batch.errors import ConfigError
 from batch.journal.history import HistoryRecord, record_history
 from batch.journal.journal_file import Journal, RunState, journal_path_for
 from batch.kind import ApiT, JobKind, RowT, WorkUnit
@@ -84,6 +85,7 @@ async def run_job(
 ) -> RunReport:
     """Run (or resume) the job against `client` and write its ledger (`budget`: a shared cap)."""
     ledger_path = settings.ledger_path or default_ledger_path(job.path)
+    _check_ledger_path(ledger_path)  # before anything is sent: the ledger must be writable at the end
     started, started_at = clock.monotonic(), clock.now()
     with Journal.open(settings.journal_path or journal_path_for(job.path)) as journal:
         run = _begin(journal, job, settings)
@@ -121,6 +123,15 @@ async def run_job(
         )
         record_history(journal, history_record(settings.mode, job.sha256, started_at, clock.now(), report))
         return report
+
+
+def _check_ledger_path(path: Path) -> None:
+    if path.suffix.lower() not in (".csv", ".parquet"):
+        raise ConfigError(f"--ledger {path}: a ledger ends in .csv or .parquet")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{path.parent}: cannot create the ledger's folder: {exc.strerror}") from None
 
 
 def history_record(

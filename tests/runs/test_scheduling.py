@@ -87,3 +87,19 @@ async def test_metrics_file_parses_with_prometheus_clients_parser(
     assert samples[("uom_batch_exit_code", "")].value == 0
     assert samples[("uom_batch_last_success_timestamp_seconds", "")].value > 0
     assert ("uom_batch_retries", "conflict") in samples
+
+
+async def test_a_ledger_in_a_new_folder_is_written(emu: Emulator, url: str, tmp_path: Path) -> None:
+    """A ledger in a folder not made yet is written; one not .csv or .parquet is exit 2 up front."""
+    job = write_job(tmp_path / "job.csv", ROWS[:2])
+    ledger = tmp_path / "ledgers" / "2026" / "job.csv"
+    base = [sys.executable, "-m", "batch", "run", str(job), "--rate", "0"]
+    done = await anyio.run_process([*base, "--ledger", str(ledger)], cwd=REPO, env=cli_env(url), check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    assert ledger.is_file()
+    sent = len(emu.log)
+    done = await anyio.run_process(
+        [*base, "--new-run", "--ledger", str(tmp_path / "x.txt")], cwd=REPO, env=cli_env(url), check=False
+    )
+    assert done.returncode == 2 and b"a ledger ends in .csv or .parquet" in done.stderr
+    assert b"Traceback" not in done.stderr and len(emu.log) == sent

@@ -74,8 +74,7 @@ def run_command(func: Callable[[argparse.Namespace], int], args: argparse.Namesp
 def _fail(*errors: BaseException) -> int:
     for exc in errors:
         print(f"uom-batch: error: {exc}", file=sys.stderr)
-    # An error may carry its own code (batch.journal.lock.LockBusy: 75, try later; the CLI may
-    # not import the journal layer to name it); any other means nothing could start.
+    # A BatchError names its exit code (2, or 75 for a busy lock); the wire layer's errors mean 2.
     return int(getattr(errors[0], "exit_code", ExitCode.USAGE))
 
 

@@ -6,15 +6,21 @@ BatchError
 ├── JournalError       (batch.journal.schema) a journal that cannot be used   exit 2
 └── RowInvalid         one row breaks a rule                        outcome `invalid`
 
-What the API or the wire said is batch.uom.errors.UomError, a tree with its own root: the wire
-layer imports nothing of the rest of batch/. The CLI reports both as a message and exit 2.
+Each carries the exit code it ends a command with (`exit_code`: 2 unless a subclass says
+otherwise, e.g. a busy job lock: 75). What the API or the wire said is batch.uom.errors.UomError,
+a tree with its own root: the wire layer imports nothing of the rest of batch/. The CLI reports
+both as a message (a UomError: exit 2).
 """
 
 from __future__ import annotations
 
+from batch.exit_codes import ExitCode
+
 
 class BatchError(Exception):
     """Anything uom-batch reports to its user as a message rather than a traceback."""
+
+    exit_code: int = ExitCode.USAGE  # nothing could start; a subclass may say "try later" (75)
 
 
 class ConfigError(BatchError):

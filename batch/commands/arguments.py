@@ -43,9 +43,10 @@ def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """Limits and retries; ledger, journal and logging."""
+    """Limits and retries; ledger, journal and logging; the lock and metrics of scheduled runs."""
     _add_limit_arguments(parser.add_argument_group("limits and retries"))
     _add_record_arguments(parser.add_argument_group("ledger, journal and logging"))
+    _add_scheduling_arguments(parser.add_argument_group("scheduled runs: the job lock, metrics"))
 
 
 def _add_limit_arguments(group: argparse._ArgumentGroup) -> None:
@@ -88,7 +89,7 @@ def _add_limit_arguments(group: argparse._ArgumentGroup) -> None:
     )
 
 
-def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
+def _add_scheduling_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--wait-lock",
         type=float,
@@ -101,6 +102,9 @@ def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
         metavar="PATH",
         help="write a Prometheus textfile-collector file at the end (rows by outcome, requests, ...)",
     )
+
+
+def _add_record_arguments(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--ledger",
         type=Path,

@@ -151,7 +151,8 @@ def _checked_plan(
 
 def _as_shard(args: argparse.Namespace) -> None:
     """--state-dir S --shard i/N: the shard's file, kind and ledger, checked against the manifest."""
-    from batch.commands.split import file_sha256, read_manifest, shard_file, shard_ledger
+    from batch.commands.split import read_manifest, shard_file, shard_ledger
+    from batch.jobfile.tally import sha256_of
 
     if args.state_dir is None or args.shard is None:
         raise ConfigError("--state-dir and --shard go together (uom-batch run --state-dir S --shard i/N)")
@@ -164,7 +165,7 @@ def _as_shard(args: argparse.Namespace) -> None:
             f"--shard {index}/{total}: {args.state_dir} was split into {manifest['shards']} shards"
         )
     path = shard_file(args.state_dir, index)
-    if not path.is_file() or file_sha256(path) != manifest["shard_files"][index]["sha256"]:
+    if not path.is_file() or sha256_of(path) != manifest["shard_files"][index]["sha256"]:
         raise ConfigError(f"{path}: missing or changed since the split; split the job again")
     args.job, args.action = path, manifest["kind"]
     args.ledger = args.ledger or shard_ledger(args.state_dir, index)

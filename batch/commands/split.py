@@ -10,13 +10,17 @@ job's SHA-256 and kind, N, and each shard's SHA-256 and row count. Each shard th
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from batch import __version__
 from batch.commands.arguments import add_job_arguments
 from batch.exit_codes import ExitCode
+
+if TYPE_CHECKING:
+    import polars as pl
 
 MANIFEST = "manifest.json"
 INVALID_LEDGER = "invalid.ledger.parquet"
@@ -66,56 +70,72 @@ def split_job(
     job: Path, state: Path, shards: int, *, action: str | None, encoding: str | None
 ) -> dict[str, Any]:
     """Validate `job`, write its shards, the invalid rows and the manifest into `state`."""
-    import polars as pl
-
-    from batch import __version__
     from batch.commands.prepare import invalid_outcomes
-    from batch.errors import JobFileError
-    from batch.jobfile.load import ROW, load_job
-    from batch.output.files import atomic_target
     from batch.output.ledger import write_ledger
+    from jobs.sharding import shard_numbers
+
+    loaded, checked = _checked(job, action, encoding)
+    kind, result = checked.kind, checked.result
+    state.mkdir(parents=True, exist_ok=True)
+    files = _write_shards(
+        state, shards, _numbered(result.valid, loaded.columns), shard_numbers(result.valid, kind.name, shards)
+    )
+    invalid = invalid_outcomes(result, kind.name, kind.ticket_column)
+    identity = {"job_file": str(job.resolve()), "job_sha256": loaded.sha256, "kind": kind.name}
+    write_ledger(state / INVALID_LEDGER, invalid, {**identity, "mode": "run", "tool_version": __version__})
+    manifest = {
+        **identity,
+        "shards": shards,
+        "rows": result.rows,
+        "invalid": len(invalid),
+        "shard_files": files,
+    }
+    _write_json(state / MANIFEST, manifest)
+    return manifest
+
+
+def _checked(job: Path, action: str | None, encoding: str | None) -> tuple[Any, Any]:
+    """The loaded and checked job file; a retry job is refused (its rows are numbered already)."""
+    from batch.errors import JobFileError
+    from batch.jobfile.load import load_job
     from jobs.fields import ORIGINAL_ROW
     from jobs.registry import check_job
-    from jobs.sharding import shard_numbers
 
     loaded = load_job(job, encoding=encoding)
     if ORIGINAL_ROW in loaded.columns:
         raise JobFileError(f"{job}: a retry job (OriginalRow) is not split; run it as one job")
-    checked = check_job(loaded, action)
-    kind = checked.kind
-    state.mkdir(parents=True, exist_ok=True)
-    valid = checked.result.valid
-    numbers = shard_numbers(valid, kind.name, shards)
-    rows = valid.with_columns(pl.col(ROW).cast(pl.String).alias(ORIGINAL_ROW))
-    rows = rows.select(ORIGINAL_ROW, *(c for c in loaded.columns))
+    return loaded, check_job(loaded, action)
+
+
+def _numbered(valid: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The valid rows with their spreadsheet numbers as OriginalRow, first, then the file's columns."""
+    import polars as pl
+
+    from batch.jobfile.load import ROW
+    from jobs.fields import ORIGINAL_ROW
+
+    return valid.with_columns(pl.col(ROW).cast(pl.String).alias(ORIGINAL_ROW)).select(ORIGINAL_ROW, *columns)
+
+
+def _write_shards(state: Path, shards: int, rows: pl.DataFrame, numbers: pl.Series) -> list[dict[str, Any]]:
+    """One Parquet file per shard; each one's name, SHA-256 and row count."""
+    from batch.jobfile.tally import sha256_of
+    from batch.output.files import atomic_target
+
     files = []
     for index in range(shards):
-        part = rows.filter(numbers == index)
-        path = shard_file(state, index)
+        part, path = rows.filter(numbers == index), shard_file(state, index)
         with atomic_target(path) as tmp:
             part.write_parquet(tmp)
-        files.append({"file": path.name, "sha256": file_sha256(path), "rows": part.height})
-    invalid = invalid_outcomes(checked.result, kind.name, kind.ticket_column)
-    facts = {
-        "job_file": str(job.resolve()),
-        "job_sha256": loaded.sha256,
-        "kind": kind.name,
-        "mode": "run",
-        "tool_version": __version__,
-    }
-    write_ledger(state / INVALID_LEDGER, invalid, facts)
-    manifest = {
-        "job_file": str(job.resolve()),
-        "job_sha256": loaded.sha256,
-        "kind": kind.name,
-        "shards": shards,
-        "rows": checked.result.rows,
-        "invalid": len(invalid),
-        "shard_files": files,
-    }
-    with atomic_target(state / MANIFEST) as tmp:
-        tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return manifest
+        files.append({"file": path.name, "sha256": sha256_of(path), "rows": part.height})
+    return files
+
+
+def _write_json(path: Path, data: Mapping[str, Any]) -> None:
+    from batch.output.files import atomic_target
+
+    with atomic_target(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def read_manifest(state: Path) -> dict[str, Any]:
@@ -132,9 +152,3 @@ def read_manifest(state: Path) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise ConfigError(f"{path}: not a readable manifest ({exc})") from None
     return manifest
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file's bytes."""
-    with path.open("rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()

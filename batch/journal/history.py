@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,34 @@ class HistoryRecord:
     rate_per_s: float = 0.0
     output_path: str = ""
     record_id: int | None = None
+
+    @classmethod
+    def finished(
+        cls,
+        mode: str,
+        job_sha256: str,
+        *,
+        ended_at: datetime,
+        duration_s: float,
+        requests: int,
+        counts: Mapping[str, int],
+        end_status: str,
+        output_path: str,
+        drift: int | None = None,
+    ) -> HistoryRecord:
+        """The record of something that just ended: its start and rate derived from its duration."""
+        return cls(
+            mode=mode,
+            job_sha256=job_sha256,
+            started_at=(ended_at - timedelta(seconds=duration_s)).isoformat(),
+            ended_at=ended_at.isoformat(),
+            end_status=end_status,
+            counts=counts,
+            drift=drift,
+            requests=requests,
+            rate_per_s=round(requests / duration_s, 2) if duration_s > 0 else 0.0,
+            output_path=output_path,
+        )
 
     def as_json(self) -> dict[str, Any]:
         """The record as plain JSON values."""

@@ -12,7 +12,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,23 +60,21 @@ class PlanResult:
     def history(
         self, mode: str, job_sha256: str, output: Path, ended_at: datetime, **extra: Any
     ) -> HistoryRecord:
-        """The run-history entry of this plan (a reconcile adds its apply's figures in `extra`)."""
-        end_status = extra.pop("end_status", "completed")
-        fields: dict[str, Any] = {
+        """The run-history entry of this plan (a reconcile gives its apply's figures in `extra`)."""
+        figures: dict[str, Any] = {
             "counts": {o.value: n for o, n in self.counts.items()},
-            "drift": self.drift,
             "requests": self.requests,
-            "rate_per_s": round(self.requests / self.duration_s, 2) if self.duration_s > 0 else 0.0,
+            "end_status": "completed",
             **extra,
         }
-        return HistoryRecord(
-            mode=mode,
-            job_sha256=job_sha256,
-            started_at=(ended_at - timedelta(seconds=self.duration_s)).isoformat(),
-            ended_at=ended_at.isoformat(),
-            end_status=end_status,
+        return HistoryRecord.finished(
+            mode,
+            job_sha256,
+            ended_at=ended_at,
+            duration_s=self.duration_s,
             output_path=str(output),
-            **fields,
+            drift=self.drift,
+            **figures,
         )
 
 

@@ -100,29 +100,51 @@ async def run_job(
         stop = await _run_engine(job, kind, cast(ApiT, api), run, settings, clock)
         _settle(run, job, stop)
         facts = {**audit, **_audit_facts(job, settings, run.run_id), "started_at": started_at.isoformat()}
-        write_ledger(
-            ledger_path,
-            run.outcomes(),
-            {**facts, "ended_at": clock.now().isoformat()},
-            csv_encoding=settings.csv_encoding,
-            original_rows=job.original_rows,
-        )
-        error_types, conflicts = run.error_summary()
-        duration_s = clock.monotonic() - started
-        retries = {"conflict": conflicts, "transient": run.transient_retries(), "rate": api.rate_limited}
-        report = RunReport(
-            run.counts(),
-            error_types,
-            conflicts,
-            api.requests,
-            duration_s,
-            ledger_path,
-            run.resumed,
-            stop,
-            retries,
-        )
-        record_history(journal, history_record(settings.mode, job.sha256, started_at, clock.now(), report))
+        _write_ledger(ledger_path, run, job, {**facts, "ended_at": clock.now().isoformat()}, settings)
+        report = _report(run, api, stop, ledger_path, clock.monotonic() - started)
+        record_history(journal, _history(settings.mode, job.sha256, clock.now(), report))
         return report
+
+
+def _write_ledger(
+    path: Path, run: RunState, job: PreparedJob[Any], facts: Mapping[str, str], settings: RunSettings
+) -> None:
+    """The ledger from the journal, in row order, with the run's audit facts."""
+    write_ledger(
+        path, run.outcomes(), facts, csv_encoding=settings.csv_encoding, original_rows=job.original_rows
+    )
+
+
+def _report(
+    run: RunState, api: MeteredApi, stop: StopState, ledger_path: Path, duration_s: float
+) -> RunReport:
+    """What the run did, read back from the journal and the meter."""
+    error_types, conflicts = run.error_summary()
+    retries = {"conflict": conflicts, "transient": run.transient_retries(), "rate": api.rate_limited}
+    return RunReport(
+        run.counts(),
+        error_types,
+        conflicts,
+        api.requests,
+        duration_s,
+        ledger_path,
+        run.resumed,
+        stop,
+        retries,
+    )
+
+
+def _history(mode: str, job_sha256: str, ended_at: datetime, report: RunReport) -> HistoryRecord:
+    return HistoryRecord.finished(
+        mode,
+        job_sha256,
+        ended_at=ended_at,
+        duration_s=report.duration_s,
+        requests=report.requests,
+        counts={o.value: n for o, n in report.counts.items() if n},
+        end_status=_end_status(report.stop),
+        output_path=str(report.ledger_path),
+    )
 
 
 def _check_ledger_path(path: Path) -> None:
@@ -132,24 +154,6 @@ def _check_ledger_path(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"{path.parent}: cannot create the ledger's folder: {exc.strerror}") from None
-
-
-def history_record(
-    mode: str, job_sha256: str, started_at: datetime, ended_at: datetime, report: RunReport, **extra: Any
-) -> HistoryRecord:
-    """The history entry of a finished run (or plan, or reconcile: `extra` gives its drift)."""
-    return HistoryRecord(
-        mode=mode,
-        job_sha256=job_sha256,
-        started_at=started_at.isoformat(),
-        ended_at=ended_at.isoformat(),
-        end_status=_end_status(report.stop),
-        counts={o.value: n for o, n in report.counts.items() if n},
-        requests=report.requests,
-        rate_per_s=round(report.requests / report.duration_s, 2) if report.duration_s > 0 else 0.0,
-        output_path=str(report.ledger_path),
-        **extra,
-    )
 
 
 def _begin(journal: Journal, job: PreparedJob[Any], settings: RunSettings) -> RunState:

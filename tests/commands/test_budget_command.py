@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import anyio
@@ -12,8 +11,9 @@ from batch.cli import main
 from batch.engine.shared_budget import connect, key_prefix
 from tests.commands.test_startup import HEAVY, loaded_by
 from tests.engine.test_shared_budget import RedisServer, dump_everything
+from tests.system_tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+pytestmark = needs("redis-server")
 
 ACCESS_KEY = "AK-COMMAND-0001"
 SECRET_KEY = "sk-very-secret-value-42"

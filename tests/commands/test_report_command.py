@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 import struct
 import subprocess
@@ -25,6 +24,7 @@ from batch.output.report_page import CHARTS
 from batch.uom.emulator import Emulator, Faults
 from tests.commands.test_startup import HEAVY, loaded_by
 from tests.runs.support import REPO, run_file, settings, write_job
+from tests.system_tools import needs
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 HOSTILE = "<script>document.title='owned'</script><img src=x onerror=alert(1)>"
@@ -219,10 +219,7 @@ async def real_ledger(emu: Emulator, tmp_path: Path) -> Path:
     return ledger
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None and not os.environ.get("CI"),
-    reason="chromium is not installed here (apt-get install chromium); .ci/run installs it: in CI this runs",
-)
+@needs("chromium")
 async def test_the_page_renders_in_chromium(
     faulty_emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -243,7 +240,7 @@ async def test_the_page_renders_in_chromium(
     shutil.copy(shot, BENCH_OUT / "report.png")
 
 
-@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="chromium is not installed here")
+@needs("chromium")
 def test_the_console_check_sees_a_broken_page(tmp_path: Path) -> None:
     """The console check itself works: a page that throws and fetches is caught by it."""
     page = tmp_path / "broken.html"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,8 +28,9 @@ from batch.engine.shared_budget import (
     set_budget,
 )
 from tests.clocks import FakeClock
+from tests.system_tools import needs
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+pytestmark = needs("redis-server")
 
 
 def free_port() -> int:

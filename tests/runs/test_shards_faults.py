@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import shutil
 import signal
 import sys
 import time
@@ -38,12 +37,13 @@ from batch.engine.shared_budget import (
 )
 from batch.uom.emulator import DEMO_CREDENTIALS, Emulator
 from jobs.sharding import shard_numbers
+from tests.system_tools import needs
 
 from ..engine.test_shared_budget import RedisServer
 from .support import MEMO, REPO, Turnstile, cli_env, read_ledger, write_job
 from .test_cli_runs import assert_requested_state
 
-pytestmark = pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs redis-server")
+pytestmark = needs("redis-server")
 
 # A 2 % margin: the grants' spacing must absorb the arrival jitter of five processes on two cores.
 RATE, MARGIN = 100, 0.02

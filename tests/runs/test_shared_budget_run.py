@@ -12,12 +12,14 @@ import pytest
 
 from batch.commands.split import split_job
 from batch.uom.emulator import Emulator
+from tests.system_tools import needs
 
 from ..engine.test_shared_budget import RedisServer
 from .support import MEMO, REPO, cli_env, memo_texts, write_job
 
 RATE, MARGIN = 100, 0.02  # a 1 % margin leaves one request of slack per window: too little for jitter
 GRANTED = RATE * (1 - MARGIN)  # what the budget hands out per second
+pytestmark = needs("redis-server")
 TICKETS = 150  # a fetch and an update each: 300 requests, three seconds at the ceiling
 TRANSPORT_JITTER_S = 0.005  # between a grant and the emulator's arrival stamp (see test_rate.py)
 

@@ -4,13 +4,16 @@ A kind turns validated rows into work units and makes one attempt at a unit per 
 does its I/O only through the `api` it is given, returns what happened as values, and never sleeps,
 logs or retries by itself: the engine owns limits, retries, logging and the journal. Errors of the
 API reach the engine as exceptions (batch.uom.errors), which it sorts in one table.
+
+The values that pass once per row (units, results, attempt contexts) are NamedTuples: immutable,
+and one tuple to build (a frozen dataclass sets each field through `object.__setattr__`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from types import MappingProxyType
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import polars as pl
 
@@ -32,8 +35,7 @@ ApiT = TypeVar("ApiT")
 ApiT_contra = TypeVar("ApiT_contra", contravariant=True)
 
 
-@dataclass(frozen=True)
-class WorkUnit(Generic[RowT]):
+class WorkUnit(NamedTuple, Generic[RowT]):
     """Rows that are applied together: one row, or the children of one master in one call.
 
     `key` serialises units: two units with the same key never run at the same time, and run in
@@ -49,8 +51,10 @@ class WorkUnit(Generic[RowT]):
         return tuple(r.row for r in self.rows)
 
 
-@dataclass(frozen=True)
-class RowResult:
+NO_FIELDS: Mapping[str, str] = MappingProxyType({})  # an immutable empty default
+
+
+class RowResult(NamedTuple):
     """What one attempt decided for one row."""
 
     row: int
@@ -61,14 +65,13 @@ class RowResult:
     error_message: str | None = None
     error_detail: str | None = None
     changed_fields: tuple[str, ...] = ()
-    before: Mapping[str, str] = field(default_factory=dict)
-    after: Mapping[str, str] = field(default_factory=dict)
+    before: Mapping[str, str] = NO_FIELDS
+    after: Mapping[str, str] = NO_FIELDS
     plan: Mapping[str, Any] | None = None  # a planning attempt's record: what a run would send
     memos: Mapping[str, Any] | None = None  # an update's memo operations and what they replaced
 
 
-@dataclass(frozen=True)
-class AttemptContext:
+class AttemptContext(NamedTuple):
     """What the engine tells one attempt.
 
     `intent` is set when an earlier send of this unit may have landed (its reply was lost, or the

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from batch.exit_codes import ExitCode
 
 __all__ = [
     "FINAL_OUTCOMES",
     "PREDICTIONS",
+    "LedgerRow",
     "Outcome",
     "RowOutcome",
     "exit_code_for",
+    "ledger_row",
+    "utc_iso",
 ]
 
 
@@ -78,12 +81,47 @@ class RowOutcome:
     def __post_init__(self) -> None:
         if self.row < 2:
             raise ValueError(f"row numbers start at 2 (header = 1), got {self.row}")
-        object.__setattr__(self, "outcome", Outcome(self.outcome))
-        object.__setattr__(self, "changed_fields", tuple(self.changed_fields))
+        if type(self.outcome) is not Outcome:  # checked first: one outcome is built per row
+            object.__setattr__(self, "outcome", Outcome(self.outcome))
+        if type(self.changed_fields) is not tuple:
+            object.__setattr__(self, "changed_fields", tuple(self.changed_fields))
         for stamp in (self.started_at, self.finished_at):
-            if stamp is not None and stamp.utcoffset() is None:
+            if stamp is not None and stamp.tzinfo is not UTC and stamp.utcoffset() is None:
                 raise ValueError(f"row {self.row}: timestamps must be timezone-aware")
 
+
+
+class LedgerRow(NamedTuple):
+    """The part of an outcome the ledger shows, in its column order: what the journal streams to
+    the ledger without building a `RowOutcome` per row. Stamps are `utc_iso` text."""
+
+    row: int
+    action: str
+    ticket_id: str
+    outcome: str
+    attempts: int
+    conflicts: int
+    error_type: str | None
+    error_message: str | None
+    error_detail: str | None
+    request_id: str | None
+    changed_fields: tuple[str, ...]
+    started_at: str | None
+    finished_at: str | None
+
+
+def utc_iso(stamp: datetime | None) -> str | None:
+    """A timestamp as ISO 8601 text in UTC (`...+00:00`), as the journal and `LedgerRow` keep it."""
+    return None if stamp is None else stamp.astimezone(UTC).isoformat()
+
+
+def ledger_row(o: RowOutcome) -> LedgerRow:
+    """The ledger's view of one outcome."""
+    return LedgerRow(
+        o.row, o.action, o.ticket_id, o.outcome.value, o.attempts, o.conflicts, o.error_type,
+        o.error_message, o.error_detail, o.request_id, o.changed_fields, utc_iso(o.started_at),
+        utc_iso(o.finished_at),
+    )
 
 
 def exit_code_for(counts: Mapping[Outcome, int], interrupted: bool, auth_stopped: bool) -> int:

@@ -81,9 +81,10 @@ def _checked_merge(ticket: TicketDetail, row: UpdateRow) -> MergedUpdate:
             f"TicketProcessType {row.ticket_kind} given, but the ticket's is {ticket.kind.value}"
         )
     merged = merge(ticket, row)
-    # The fetched ticket's own values are the server's; what can break is what the row changes,
-    # and the rules across fields (approver, support group) that depend on the ticket's state.
-    problems = check_update(merged.body, row.row, only=[*row.changes, *row.clear])
+    # The fetched ticket's own values are the server's; what can break is what the row changes
+    # (its values passed the job file's own rules alone, not beside the ticket's) and clears, and
+    # the rules across fields (approver, support group) that depend on the ticket's state.
+    problems = check_update(merged.body, row.row, only=row.clear, validated=row.changes)
     if problems:
         raise RowInvalid("; ".join(f"{p.column}: {p.message} [{p.rule}]" for p in problems))
     return merged

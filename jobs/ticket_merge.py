@@ -11,8 +11,7 @@ Plans and reconciliation reuse `desired_state`/`diff` to compare a desired state
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from batch.errors import RowInvalid
 from batch.uom.spec import (
@@ -47,14 +46,13 @@ class Changes(Protocol):
     def memo_ops(self) -> Sequence[Mapping[str, str]]: ...
 
 
-@dataclass(frozen=True)
-class MergedUpdate:
-    """The UpdateTicket request for one row, and what it changes."""
+class MergedUpdate(NamedTuple):
+    """The UpdateTicket request for one row, and what it changes (a NamedTuple: one per row)."""
 
     body: dict[str, Any]
     changed: tuple[str, ...]
-    before: dict[str, str] = field(default_factory=dict)
-    after: dict[str, str] = field(default_factory=dict)
+    before: dict[str, str]
+    after: dict[str, str]
     memo_ops: tuple[dict[str, str], ...] = ()  # the operations sent: those not already satisfied
 
     @property
@@ -103,22 +101,22 @@ def diff(current: Mapping[str, str], desired: Mapping[str, str], fields: Sequenc
 def merge(ticket: TicketDetail, row: Changes) -> MergedUpdate:
     """The full UpdateTicket request for `row` applied to `ticket`; RowInvalid if none can be."""
     _check_fields_fit(ticket.kind, row)
-    current = current_state(ticket)
-    desired = desired_state(current, row)
     set_fields = [*row.changes, *row.clear]
-    changed = diff(current, desired, set_fields)
+    desired = current_state(ticket)
+    was = {f: desired.get(f, "") for f in set_fields}
+    # The current state becomes the desired one in place (as desired_state would build it): one
+    # copy of the ticket's fields fewer per row.
+    desired.update(row.changes)
+    desired.update(dict.fromkeys(row.clear, ""))
+    changed = tuple(f for f in set_fields if desired[f] != was[f])
     body = _base_body(ticket, desired)
     body.update({f: desired[f] for f in set_fields if f != APPROVER})
     _apply_approver_rule(body, desired, row)
-    ops = memo_ops_to_send(ticket, row.memo_ops)
+    ops = memo_ops_to_send(ticket, row.memo_ops) if row.memo_ops else ()
     if ops or ticket.kind is TicketKind.INCIDENT:
         body[MEMO_LIST] = list(ops)  # D4: incidents always carry the list, [] when no memo changes
     return MergedUpdate(
-        body=body,
-        changed=changed,
-        before={f: current.get(f, "") for f in changed},
-        after={f: desired[f] for f in changed},
-        memo_ops=ops,
+        body, changed, {f: was[f] for f in changed}, {f: desired[f] for f in changed}, ops
     )
 
 
@@ -225,6 +223,7 @@ def unmet_expectations(ticket: TicketDetail, expect: Mapping[str, str]) -> dict[
 
 def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
     """What to note in the journal before sending, so a lost reply can be checked later."""
+    targets = _targets(merged.memo_ops) if merged.memo_ops else set()
     return {
         "ticket_id": ticket.ticket_id,
         "stamps": dict(ticket.timestamps),
@@ -234,7 +233,7 @@ def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
         "memo_ops": list(merged.memo_ops),
         # The texts of the memos it edits or deletes, as they were: what a diff shows as "before"
         # and what puts them back.
-        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in _targets(merged.memo_ops)},
+        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in targets} if targets else {},
     }
 
 

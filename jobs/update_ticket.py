@@ -15,8 +15,8 @@ merged update after the fetch, with the same rule objects for each field.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 import polars as pl
 
@@ -180,29 +180,48 @@ def update_rules() -> tuple[Rule, ...]:
 
 
 def check_update(
-    values: Values, row: int | None = None, *, only: Collection[str] | None = None
+    values: Values,
+    row: int | None = None,
+    *,
+    only: Collection[str] | None = None,
+    validated: Collection[str] = (),
 ) -> list[Violation]:
     """What a merged update (field → text) breaks, with the same rule objects as the job file.
 
-    `only` limits the check to the rules on those columns (the fields a row changes: the rest are
-    the server's own values) plus the rules across fields (approver, support group).
+    `only` limits the check to the rules on those columns (the fields a row clears: the rest are
+    the server's own values) plus the rules across fields (approver, support group). `validated`
+    are columns whose value is the job file's own, already checked there: of their rules only
+    those that read another column (whose value may now be the ticket's) are checked again.
     """
-    if only is None:
+    if only is None and not validated:
         return check_values(values, _UPDATE_RULES, row)
-    chosen = [r for c in only for r in _RULES_BY_COLUMN.get(c, ())]
-    return check_values(values, [*chosen, *CROSS_FIELD_RULES], row)
+    chosen = [r for c in only or () for r in _RULES_BY_COLUMN.get(c, ())]
+    chosen += [r for c in validated for r in _RECHECKED_BY_COLUMN.get(c, ())]
+    chosen += [r for r in CROSS_FIELD_RULES if r not in chosen]
+    return check_values(values, chosen, row)
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateRow:
-    """One valid row: what to change on one ticket."""
+def _reads_other_columns(rule: Rule) -> bool:
+    """Whether the rule's condition reads a column besides its own (found by building it)."""
+    read: set[str] = set()
+
+    def get(name: str) -> pl.Expr:
+        read.add(name)
+        return pl.col(name)
+
+    rule.broken.expr(get)
+    return bool(read - {rule.column})
+
+
+class UpdateRow(NamedTuple):
+    """One valid row: what to change on one ticket (a NamedTuple: one per row)."""
 
     row: int
     ticket_id: str
     changes: dict[str, str]
     clear: tuple[str, ...] = ()
     memo_ops: tuple[dict[str, str], ...] = ()
-    expect: dict[str, str] = field(default_factory=dict)
+    expect: Mapping[str, str] = MappingProxyType({})
     ticket_kind: str | None = None
     service_code: str | None = None
     master_id: str | None = None
@@ -218,8 +237,13 @@ def _slice_items(part: pl.DataFrame) -> Iterator[UpdateRow]:
     changed = [c for c in part.columns if c in FIELDS]
     expected = [c for c in part.columns if c.startswith(EXPECT)]
     lists_of_ops = memo.list_ops(part)
+    memo_columns = any(c in part.columns for c in memo.KEYS)
     for record, listed in zip(part.iter_rows(named=True), lists_of_ops, strict=True):
-        yield _row(record, changed, expected, memo.column_op(record) + listed)
+        ops = memo.column_op(record) + listed if memo_columns else listed
+        yield _row(record, changed, expected, ops)
+
+
+_NO_EXPECT: Mapping[str, str] = MappingProxyType({})
 
 
 def _row(
@@ -228,19 +252,17 @@ def _row(
     expected: list[str],
     ops: tuple[dict[str, str], ...],
 ) -> UpdateRow:
-    def cell(column: str) -> str | None:
-        return record.get(column) or None
-
+    get = record.get
     return UpdateRow(
-        row=int(record[ROW]),
-        ticket_id=record[TICKET] or "",
-        changes={c: v for c in changed if (v := record[c])},
-        clear=tuple(names_in(text)) if (text := record.get(CLEAR)) else (),
-        memo_ops=ops,
-        expect={c.removeprefix(EXPECT): v for c in expected if (v := record[c])},
-        ticket_kind=cell(TYPE),
-        service_code=cell("ServiceCode"),
-        master_id=cell("MasterID"),
+        int(record[ROW]),
+        record[TICKET] or "",
+        {c: v for c in changed if (v := record[c])},
+        tuple(names_in(text)) if (text := get(CLEAR)) else (),
+        ops,
+        {c.removeprefix(EXPECT): v for c in expected if (v := record[c])} if expected else _NO_EXPECT,
+        get(TYPE) or None,
+        get("ServiceCode") or None,
+        get("MasterID") or None,
     )
 
 
@@ -249,6 +271,10 @@ CROSS_FIELD_RULES = (APPROVER_ONLY_WHEN_CLOSING, APPROVER_REQUIRED_WHEN_CLOSING,
 _RULES_BY_COLUMN: dict[str, list[Rule]] = {}
 for _rule in _UPDATE_RULES:
     _RULES_BY_COLUMN.setdefault(_rule.column, []).append(_rule)
+# A validated column's rules that may break once merged: those that read another column.
+_RECHECKED_BY_COLUMN = {
+    c: [r for r in found if _reads_other_columns(r)] for c, found in _RULES_BY_COLUMN.items()
+}
 
 
 def refuse_actions(columns: Collection[str], source: str) -> None:

@@ -210,7 +210,7 @@ def _outcomes(
             error_message=r.error_message,
             error_detail=r.error_detail,
             request_id=r.request_id,
-            changed_fields=tuple(r.changed_fields),
+            changed_fields=r.changed_fields,
             before=dict(r.before),
             after=dict(r.after),
             started_at=started,

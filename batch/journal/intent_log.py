@@ -11,7 +11,7 @@ large, and emptied when a run completes.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,7 +19,7 @@ import orjson
 
 COMPACT_BYTES: Final = 32 * 1024 * 1024
 
-Entry = tuple[int, str, int, dict[str, Any]]  # row, ticket_id, attempt, intent
+Entry = tuple[int, str, int, Mapping[str, Any]]  # row, ticket_id, attempt, intent
 
 
 class IntentLog:
@@ -35,10 +35,12 @@ class IntentLog:
 
     def append(self, run_id: int, entries: Sequence[Entry], noted_at: str) -> None:
         """Write the entries in one system call, before the send they describe."""
-        data = b"".join(_record(run_id, entry, noted_at) for entry in entries)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self._fd, view) :]
+        data = b"".join([_record(run_id, entry, noted_at) for entry in entries])
+        written = os.write(self._fd, data)
+        if written < len(data):  # rare (a signal, a full disk): write the rest
+            view = memoryview(data)[written:]
+            while view:
+                view = view[os.write(self._fd, view) :]
 
     def entries(self, run_id: int) -> dict[int, dict[str, Any]]:
         """The last intent noted for each row of `run_id`: {row: {ticket_id, attempt, noted_at, intent}}."""
@@ -80,7 +82,7 @@ def _record(run_id: int, entry: Entry, noted_at: str) -> bytes:
     row, ticket_id, attempt, intent = entry
     fields = {"run": run_id, "row": row, "ticket_id": ticket_id, "attempt": attempt,
               "noted_at": noted_at, "intent": intent}
-    return orjson.dumps(fields) + b"\n"
+    return orjson.dumps(fields, option=orjson.OPT_APPEND_NEWLINE)
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:

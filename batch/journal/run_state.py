@@ -7,7 +7,7 @@ is that run's view: its outcomes in SQLite, its intents in the intent log beside
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,12 +16,14 @@ from typing import Any
 from batch.journal.intent_log import IntentLog
 from batch.journal.schema import (
     END_STATUSES,
+    LEDGER_COLUMNS,
     OUTCOME_COLUMNS,
     JournalError,
+    ledger_row_from_db,
     outcome_from_db,
     outcome_to_db,
 )
-from batch.outcome import Outcome, RowOutcome
+from batch.outcome import LedgerRow, Outcome, RowOutcome
 
 
 def utc_now() -> str:
@@ -94,11 +96,11 @@ class RunState:
             )
         return done
 
-    def note_intent(self, row: int, ticket_id: str, attempt: int, intent: dict[str, Any]) -> None:
+    def note_intent(self, row: int, ticket_id: str, attempt: int, intent: Mapping[str, Any]) -> None:
         """Durably note what is about to be sent for `row` (written before returning)."""
         self.note_intents([(row, ticket_id, attempt, intent)])
 
-    def note_intents(self, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
+    def note_intents(self, entries: Sequence[tuple[int, str, int, Mapping[str, Any]]]) -> None:
         """Intents (row, ticket_id, attempt, intent), in the intent log with one system call."""
         try:
             self._intents.append(self.run_id, entries, utc_now())
@@ -123,6 +125,15 @@ class RunState:
             )
             while batch := cur.fetchmany(batch_size):
                 yield from (outcome_from_db(r) for r in batch)
+
+    def ledger_rows(self, batch_size: int = 1000) -> Iterator[LedgerRow]:
+        """The ledger's columns of every outcome of this run, by row: cheaper than `outcomes`."""
+        with sqlite_errors(self._path, "reading outcomes"):
+            cur = self._conn.execute(
+                f"SELECT {LEDGER_COLUMNS} FROM outcomes WHERE run_id = ? ORDER BY row", (self.run_id,)
+            )
+            while batch := cur.fetchmany(batch_size):
+                yield from map(ledger_row_from_db, batch)
 
     def counts(self) -> dict[Outcome, int]:
         """Number of rows per outcome in this run (every outcome present, zero if none)."""

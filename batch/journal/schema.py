@@ -10,18 +10,23 @@ uom-batch still resumes.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
 import orjson
 
 from batch.errors import BatchError
-from batch.outcome import Outcome, RowOutcome
+from batch.outcome import LedgerRow, Outcome, RowOutcome, utc_iso
 
 SCHEMA_VERSION: Final = 4
 APPLICATION_ID: Final = 0x554F4D42  # "UOMB"
 END_STATUSES: Final = frozenset({"completed", "interrupted", "auth_stopped"})
+# The ledger's columns (batch.outcome.LedgerRow), in its order.
+LEDGER_COLUMNS: Final = (
+    "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
+    " error_detail, request_id, changed_fields, started_at, finished_at"
+)
 OUTCOME_COLUMNS: Final = (
     "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
     " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at,"
@@ -77,10 +82,6 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         conn.executescript(f"BEGIN; {_MIGRATIONS[old]} PRAGMA user_version = {old + 1}; COMMIT;")
 
 
-def _iso(stamp: datetime | None) -> str | None:
-    return None if stamp is None else stamp.astimezone(UTC).isoformat()
-
-
 def _json(value: object) -> str:
     return orjson.dumps(value).decode("utf-8")
 
@@ -99,11 +100,11 @@ def outcome_to_db(run_id: int, o: RowOutcome) -> tuple[Any, ...]:
         o.error_message,
         o.error_detail,
         o.request_id,
-        _json(list(o.changed_fields)),
+        _json(o.changed_fields),  # a tuple: orjson writes it as a JSON list
         _json(o.before),
         _json(o.after),
-        _iso(o.started_at),
-        _iso(o.finished_at),
+        utc_iso(o.started_at),
+        utc_iso(o.finished_at),
         None if o.memos is None else _json(o.memos),
     )
 
@@ -128,6 +129,12 @@ def outcome_from_db(r: tuple[Any, ...]) -> RowOutcome:
         finished_at=_stamp(r[14]),
         memos=None if r[15] is None else orjson.loads(r[15]),
     )
+
+
+def ledger_row_from_db(r: tuple[Any, ...]) -> LedgerRow:
+    """A ledger row from the values of LEDGER_COLUMNS (stamps stay text: the journal's is UTC ISO)."""
+    return LedgerRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                     tuple(orjson.loads(r[10])), r[11], r[12])
 
 
 def _stamp(text: str | None) -> datetime | None:

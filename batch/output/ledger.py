@@ -28,7 +28,7 @@ import codecs
 import csv
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from itertools import islice
@@ -37,7 +37,7 @@ from typing import Any
 
 import polars as pl
 
-from batch.outcome import RowOutcome
+from batch.outcome import LedgerRow, RowOutcome, ledger_row
 from batch.output.files import atomic_target, neutralise
 
 __all__ = ["CHUNK_ROWS", "COLUMNS", "ORIGINAL_ROW", "default_ledger_path", "write_ledger"]
@@ -77,11 +77,12 @@ def default_ledger_path(job_path: Path) -> Path:
     return job_path.with_name(f"{job_path.stem}.ledger.csv")
 
 
-def write_ledger(path: Path, outcomes: Iterable[RowOutcome], audit: Mapping[str, str], *,
+def write_ledger(path: Path, outcomes: Iterable[RowOutcome | LedgerRow], audit: Mapping[str, str], *,
                  csv_encoding: str = "utf-8-sig", chunk_rows: int = CHUNK_ROWS,
                  original_rows: Mapping[int, int] | None = None) -> Path:
     """Write the ledger at `path` (format by extension) and return `path`.
 
+    `outcomes` are outcomes or their ledger rows (what the journal streams, `RunState.ledger_rows`).
     `original_rows` (row → row number in the first job file) adds the `original_row` column.
     """
     _check_audit(audit)
@@ -108,16 +109,16 @@ def _check_audit(audit: Mapping[str, str]) -> None:
             raise ValueError(f"audit key {key!r}: the 'ledger.' prefix is the ledger's own")
 
 
-def _chunks(outcomes: Iterable[RowOutcome], size: int) -> Iterator[list[RowOutcome]]:
+def _chunks(outcomes: Iterable[RowOutcome | LedgerRow], size: int) -> Iterator[list[LedgerRow]]:
     it = iter(outcomes)
     while chunk := list(islice(it, size)):
-        yield chunk
+        yield [o if isinstance(o, LedgerRow) else ledger_row(o) for o in chunk]
 
 
 # --- Parquet -----------------------------------------------------------------------------
 
 
-def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[str, str],
+def _write_parquet(path: Path, chunks: Iterator[list[LedgerRow]], audit: Mapping[str, str],
                    original_rows: Mapping[int, int] | None) -> None:
     with tempfile.TemporaryDirectory(prefix=f".{path.name}.", dir=path.parent) as spill:
         files, rows = _spill(chunks, Path(spill), original_rows)
@@ -130,7 +131,7 @@ def _write_parquet(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mappin
             frame.sink_parquet(tmp, metadata=metadata)
 
 
-def _spill(chunks: Iterator[list[RowOutcome]], spill: Path,
+def _spill(chunks: Iterator[list[LedgerRow]], spill: Path,
            original_rows: Mapping[int, int] | None) -> tuple[list[Path], int]:
     """Write outcomes as Arrow IPC chunk files; return the files and the row count."""
     files: list[Path] = []
@@ -142,13 +143,14 @@ def _spill(chunks: Iterator[list[RowOutcome]], spill: Path,
     return files, rows
 
 
-def _frame(chunk: list[RowOutcome], original_rows: Mapping[int, int] | None) -> pl.DataFrame:
+def _frame(chunk: list[LedgerRow], original_rows: Mapping[int, int] | None) -> pl.DataFrame:
     """One chunk as a typed frame; lists and times go through fast flat columns first."""
-    data: dict[str, list[Any]] = {name: [getattr(o, name) for o in chunk] for name in _PLAIN}
-    data["outcome"] = [o.outcome.value for o in chunk]
-    data["changed_fields"] = [_LIST_SEP.join(o.changed_fields) for o in chunk]
+    columns = dict(zip(COLUMNS, zip(*chunk, strict=True), strict=True))
+    data: dict[str, Sequence[Any]] = {name: columns[name] for name in _PLAIN}
+    data["outcome"] = columns["outcome"]
+    data["changed_fields"] = [_LIST_SEP.join(fields) for fields in columns["changed_fields"]]
     for name in ("started_at", "finished_at"):
-        data[name] = [_micros(getattr(o, name)) for o in chunk]
+        data[name] = [_micros(stamp) for stamp in columns[name]]
     typed = pl.DataFrame(data, schema=_FLAT_SCHEMA).select(_TYPED)
     if original_rows is None:
         return typed
@@ -162,14 +164,14 @@ def _with_original(numbers: pl.Expr) -> list[pl.Expr]:
     return [pl.col(first), numbers.alias(ORIGINAL_ROW), *map(pl.col, rest)]
 
 
-def _micros(stamp: datetime | None) -> int | None:
-    return None if stamp is None else (stamp - _EPOCH) // timedelta(microseconds=1)
+def _micros(stamp: str | None) -> int | None:
+    return None if stamp is None else (datetime.fromisoformat(stamp) - _EPOCH) // timedelta(microseconds=1)
 
 
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _write_csv(path: Path, chunks: Iterator[list[RowOutcome]], audit: Mapping[str, str],
+def _write_csv(path: Path, chunks: Iterator[list[LedgerRow]], audit: Mapping[str, str],
                encoding: str, original_rows: Mapping[int, int] | None) -> None:
     cells = _CellWriter(encoding)
     header: tuple[str, ...] = COLUMNS
@@ -194,17 +196,21 @@ def _write_sidecar(path: Path, meta: Mapping[str, str]) -> None:
         tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def _with_original_cell(row_cells: Callable[[RowOutcome], list[str]],
-                        original_rows: Mapping[int, int], o: RowOutcome) -> list[str]:
+def _with_original_cell(row_cells: Callable[[LedgerRow], list[str]],
+                        original_rows: Mapping[int, int], o: LedgerRow) -> list[str]:
     first, *rest = row_cells(o)
     original = original_rows.get(o.row)
     return [first, "" if original is None else str(original), *rest]
 
 
-def _iso(stamp: datetime | None) -> str:
+def _csv_stamp(stamp: str | None) -> str:
+    """`utc_iso` text as the CSV shows it: milliseconds (truncated, as `isoformat` does) and Z."""
     if stamp is None:
         return ""
-    return stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if len(stamp) == len("2026-01-01T00:00:00.000000+00:00") and stamp.endswith("+00:00"):
+        return stamp[:23] + "Z"  # the journal's usual form: sliced, not parsed
+    parsed = datetime.fromisoformat(stamp).astimezone(UTC)
+    return parsed.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _CellWriter:
@@ -214,12 +220,12 @@ class _CellWriter:
         self.encoding = encoding
         self.replaced = 0
 
-    def row(self, o: RowOutcome) -> list[str]:
-        texts = (o.action, o.ticket_id, o.outcome.value, o.error_type, o.error_message,
-                 o.error_detail, o.request_id, ";".join(o.changed_fields))
-        safe = [self._text(t) for t in texts]
-        return [str(o.row), *safe[:3], str(o.attempts), str(o.conflicts), *safe[3:],
-                _iso(o.started_at), _iso(o.finished_at)]
+    def row(self, o: LedgerRow) -> list[str]:
+        text = self._text
+        return [str(o.row), text(o.action), text(o.ticket_id), text(o.outcome), str(o.attempts),
+                str(o.conflicts), text(o.error_type), text(o.error_message), text(o.error_detail),
+                text(o.request_id), text(";".join(o.changed_fields)), _csv_stamp(o.started_at),
+                _csv_stamp(o.finished_at)]
 
     def _text(self, text: str | None) -> str:
         if not text:

@@ -111,7 +111,7 @@ def _write_ledger(
 ) -> None:
     """The ledger from the journal, in row order, with the run's audit facts."""
     write_ledger(
-        path, run.outcomes(), facts, csv_encoding=settings.csv_encoding, original_rows=job.original_rows
+        path, run.ledger_rows(), facts, csv_encoding=settings.csv_encoding, original_rows=job.original_rows
     )
 
 
@@ -223,7 +223,7 @@ async def _run_engine(
 
 async def _note(run: RunState, unit: WorkUnit[RowT], attempt: int, intent: Mapping[str, Any]) -> None:
     """Commit the unit's intent before its send (a WAL commit without fsync: cheap, survives kill -9)."""
-    run.note_intents([(row.row, row.ticket_id, attempt, dict(intent)) for row in unit.rows])
+    run.note_intents([(row.row, row.ticket_id, attempt, intent) for row in unit.rows])
 
 
 def _record_skipped(run: RunState, job: PreparedJob[Any]) -> None:

@@ -142,7 +142,7 @@ class UomClient:
         path = action_path(action)
         headers = self._signer.headers(path, self._expiry.after(self._now()))
         status, reply_headers, reply = await self._exchange(action, path, headers, body)
-        return parse_reply(action, status, reply_headers, reply, now=self._now())
+        return parse_reply(action, status, reply_headers, reply, now=self._now)
 
     async def _exchange(
         self, action: str, path: str, headers: dict[str, str], body: Mapping[str, Any]

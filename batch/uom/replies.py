@@ -7,7 +7,7 @@ a bodyless HTTP error (P2-ERR) and a non-JSON body become typed errors too.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -31,16 +31,19 @@ MUTATING_ACTIONS = frozenset({"UpdateTicket", "ReleaseIncidentRelate", "Register
 
 
 def parse_reply(
-    action: str, status: int, headers: Mapping[str, str], body: bytes, *, now: datetime
+    action: str, status: int, headers: Mapping[str, str], body: bytes, *, now: Callable[[], datetime]
 ) -> dict[str, Any]:
-    """The `<Action>Response` object of a successful reply; raises the matching UomError otherwise."""
+    """The `<Action>Response` object of a successful reply; raises the matching UomError otherwise.
+
+    `now` is asked only for a 429's Retry-After date (a clock read per reply is not free).
+    """
     document = _decode(body)
     if isinstance(document, dict) and "ErrorResponse" in document:
         raise _error_from(action, status, document["ErrorResponse"])
     if status == 429:
         raise RateLimited(
             f"{action}: HTTP 429, rate limited",
-            retry_after_s=retry_after_s(headers.get("Retry-After"), now),
+            retry_after_s=retry_after_s(headers.get("Retry-After"), now()),
             action=action,
             http_status=status,
         )
@@ -50,9 +53,7 @@ def parse_reply(
 
 
 def _decode(body: bytes) -> Any:
-    """The JSON document, or None when the body is empty or not JSON."""
-    if not body.strip():
-        return None
+    """The JSON document, or None when the body is empty or not JSON (orjson refuses both)."""
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -1,10 +1,14 @@
-"""A ticket as GetTicketDetail returns it (D1), read strictly."""
+"""A ticket as GetTicketDetail returns it (D1), read strictly.
+
+Both types are NamedTuples: immutable values that cost one tuple to build (a frozen dataclass
+sets each field through `object.__setattr__`, and one ticket is read per row).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from batch.uom.errors import ProtocolError
 from batch.uom.spec import (
@@ -17,16 +21,14 @@ from batch.uom.spec import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Memo:
+class Memo(NamedTuple):
     """One work memo (対応メモ) and its sequence number."""
 
     seq: str
     text: str
 
 
-@dataclass(frozen=True)
-class TicketDetail:
+class TicketDetail(NamedTuple):
     """The fields of one ticket, with its concurrency timestamps and memos."""
 
     ticket_id: str
@@ -35,7 +37,7 @@ class TicketDetail:
     fields: Mapping[str, Any]  # the reply's fields under GetTicketDetail's names (strings, and the memo list)
     memos: tuple[Memo, ...] = ()
     master_ticket_id: str = ""
-    timestamps: Mapping[str, str] = field(default_factory=dict)
+    timestamps: Mapping[str, str] = MappingProxyType({})
 
     @classmethod
     def from_response(cls, response: Mapping[str, Any]) -> TicketDetail:
@@ -47,13 +49,13 @@ class TicketDetail:
         stamps = _STAMPS[kind]
         _require(response, stamps)
         return cls(
-            ticket_id=response["TicketId"],
-            kind=kind,
-            request_id=response["RequestId"],
-            fields=response,  # not copied: read-only from here on, and a copy costs per row
-            memos=_memos(response.get(MEMO_LIST, [])),
-            master_ticket_id=response.get("MasterTicketId", ""),
-            timestamps={k: response[k] for k in stamps},
+            response["TicketId"],
+            kind,
+            response["RequestId"],
+            response,  # not copied: read-only from here on, and a copy costs per row
+            _memos(response.get(MEMO_LIST, [])),
+            response.get("MasterTicketId", ""),
+            {k: response[k] for k in stamps},
         )
 
 
@@ -63,9 +65,8 @@ _STAMPS = {kind: timestamp_fields(kind) for kind in TicketKind}
 
 
 def _require(response: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-    missing = [k for k in keys if not isinstance(response.get(k), str)]
-    if missing:
-        raise _malformed("missing " + ", ".join(missing))
+    if not all(isinstance(response.get(k), str) for k in keys):
+        raise _malformed("missing " + ", ".join(k for k in keys if not isinstance(response.get(k), str)))
 
 
 def _memos(items: Any) -> tuple[Memo, ...]:
@@ -73,9 +74,11 @@ def _memos(items: Any) -> tuple[Memo, ...]:
         raise _malformed(f"{MEMO_LIST} is not a list")
     memos = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get(MEMO_SEQ), str):
+        seq = item.get(MEMO_SEQ) if isinstance(item, dict) else None
+        if not isinstance(seq, str):
             raise _malformed(f"{MEMO_LIST} item without {MEMO_SEQ}")
-        memos.append(Memo(seq=item[MEMO_SEQ], text=str(item.get(MEMO_TEXT, ""))))
+        text = item.get(MEMO_TEXT, "")
+        memos.append(Memo(seq, text if isinstance(text, str) else str(text)))
     return tuple(memos)
 
 

@@ -12,9 +12,12 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from batch.outcome import Outcome, RowOutcome
-from batch.output.ledger import COLUMNS, ORIGINAL_ROW, default_ledger_path, write_ledger
+from batch.journal.journal_file import Journal
+from batch.outcome import Outcome, RowOutcome, utc_iso
+from batch.output.ledger import COLUMNS, ORIGINAL_ROW, _csv_stamp, default_ledger_path, write_ledger
 
 AUDIT = {"run_id": "7", "job_sha256": "ab" * 32, "operator": "山田 =1", "tool_version": "0.1.0"}
 JST = timezone(timedelta(hours=9))
@@ -206,3 +209,25 @@ def test_original_rows_survive_chunking(tmp_path: Path, name: str) -> None:
     else:
         got = {int(r[0]): int(r[1]) if r[1] else None for r in read_csv(path, "utf-8-sig")[1:]}
     assert got == {r: mapping.get(r) for r in range(2, 202)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(timezones=st.builds(timezone, st.timedeltas(-timedelta(hours=23), timedelta(hours=23)))))
+def test_csv_stamp_from_journal_text_matches_formatting_the_datetime(stamp: datetime) -> None:
+    """The CSV's stamp sliced from the journal's UTC text equals formatting the datetime itself."""
+    expected = stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    assert _csv_stamp(utc_iso(stamp)) == expected
+
+
+@pytest.mark.parametrize("name", ["l.csv", "l.parquet"])
+def test_journal_ledger_rows_write_the_same_ledger_as_outcomes(tmp_path: Path, name: str) -> None:
+    """A ledger written from the journal's ledger rows is the one written from the outcomes."""
+    with Journal.open(tmp_path / "j.sqlite") as journal:
+        run = journal.begin("ab" * 32, "update-ticket", "job.csv", {}, "0.1.0")
+        run.record(sample())
+        from_journal = write_ledger(tmp_path / "journal" / name, run.ledger_rows(), AUDIT)
+    from_outcomes = write_ledger(tmp_path / "outcomes" / name, sample(), AUDIT)
+    if name.endswith(".csv"):
+        assert from_journal.read_bytes() == from_outcomes.read_bytes()
+    else:
+        assert pl.read_parquet(from_journal).equals(pl.read_parquet(from_outcomes))

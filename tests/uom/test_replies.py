@@ -22,13 +22,13 @@ def _err(error_type: str, message: str = "m", **extra: object) -> bytes:
 def test_success_object_is_returned() -> None:
     """A `<Action>Response` with HTTP 200 is success and gives its RequestId."""
     body = orjson.dumps({"UpdateTicketResponse": {"RequestId": RID}})
-    assert parse_reply("UpdateTicket", 200, {}, body, now=NOW)["RequestId"] == RID
+    assert parse_reply("UpdateTicket", 200, {}, body, now=lambda: NOW)["RequestId"] == RID
 
 
 def test_request_id_under_result_is_accepted() -> None:
     """D14: RequestId found under a `Result` object is accepted."""
     body = orjson.dumps({"UpdateTicketResponse": {"StatusCode": "200", "Result": {"RequestId": RID}}})
-    assert parse_reply("UpdateTicket", 200, {}, body, now=NOW)["RequestId"] == RID
+    assert parse_reply("UpdateTicket", 200, {}, body, now=lambda: NOW)["RequestId"] == RID
 
 
 @pytest.mark.parametrize(
@@ -51,7 +51,7 @@ def test_request_id_under_result_is_accepted() -> None:
 def test_every_error_type_maps_to_its_class(error_type: str, status: int, cls: type) -> None:
     """Each ErrorType of §2.1.f and §2.3 becomes its class, with the reply's facts attached."""
     with pytest.raises(cls) as info:
-        parse_reply("UpdateTicket", status, {}, _err(error_type, ErrorDetail={"X": "Y"}), now=NOW)
+        parse_reply("UpdateTicket", status, {}, _err(error_type, ErrorDetail={"X": "Y"}), now=lambda: NOW)
     assert type(info.value) is cls
     assert info.value.request_id == RID
     assert info.value.error_detail == {"X": "Y"}
@@ -72,7 +72,7 @@ def test_retryable_flags(cls: type[errors.UomError], retryable: bool) -> None:
 def test_rate_limited_reads_retry_after() -> None:
     """HTTP 429 becomes RateLimited with the Retry-After seconds."""
     with pytest.raises(errors.RateLimited) as info:
-        parse_reply("UpdateTicket", 429, {"Retry-After": "3"}, b"", now=NOW)
+        parse_reply("UpdateTicket", 429, {"Retry-After": "3"}, b"", now=lambda: NOW)
     assert info.value.retry_after_s == 3.0
 
 
@@ -96,13 +96,13 @@ def test_retry_after_http_date() -> None:
 def test_bodyless_and_non_json_replies(status: int, body: bytes, cls: type) -> None:
     """Replies without an ErrorResponse are judged by their status; an unreadable 200 is unknown."""
     with pytest.raises(cls):
-        parse_reply("UpdateTicket", status, {}, body, now=NOW)
+        parse_reply("UpdateTicket", status, {}, body, now=lambda: NOW)
 
 
 def test_unreadable_200_for_a_read_is_plain_transport_error() -> None:
     """A garbled reply to GetTicketDetail changed nothing, so it is not an unknown outcome."""
     with pytest.raises(errors.TransportError) as info:
-        parse_reply("GetTicketDetail", 200, {}, b"{", now=NOW)
+        parse_reply("GetTicketDetail", 200, {}, b"{", now=lambda: NOW)
     assert not isinstance(info.value, errors.OutcomeUnknown)
 
 
@@ -117,4 +117,4 @@ def test_unreadable_200_for_a_read_is_plain_transport_error() -> None:
 def test_malformed_replies_are_protocol_errors(body: dict[str, object]) -> None:
     """Replies missing the manual's required keys are ProtocolError, not success."""
     with pytest.raises(errors.ProtocolError):
-        parse_reply("UpdateTicket", 200, {}, orjson.dumps(body), now=NOW)
+        parse_reply("UpdateTicket", 200, {}, orjson.dumps(body), now=lambda: NOW)

@@ -65,8 +65,9 @@ _STAMPS = {kind: timestamp_fields(kind) for kind in TicketKind}
 
 
 def _require(response: Mapping[str, Any], keys: tuple[str, ...]) -> None:
-    if not all(isinstance(response.get(k), str) for k in keys):
-        raise _malformed("missing " + ", ".join(k for k in keys if not isinstance(response.get(k), str)))
+    for key in keys:  # a loop, not all(<generator>): this runs for a dozen keys per reply
+        if not isinstance(response.get(key), str):
+            raise _malformed("missing " + ", ".join(k for k in keys if not isinstance(response.get(k), str)))
 
 
 def _memos(items: Any) -> tuple[Memo, ...]:

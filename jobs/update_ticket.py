@@ -23,17 +23,7 @@ import polars as pl
 from batch.errors import JobFileError
 from batch.uom import spec
 from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
-from batch.validation.conditions import (
-    Values,
-    any_of,
-    empty,
-    equals,
-    filled,
-    lists,
-    lists_other_than,
-    names_in,
-    one_of,
-)
+from batch.validation.conditions import NameList, Values, any_of, empty, equals, filled, names_in, one_of
 from batch.validation.header import check_header
 from batch.validation.rules import ROW, Rule, Violation, check_values, condition, required
 from jobs import memo
@@ -125,8 +115,9 @@ def _field_rules(columns: Collection[str]) -> list[Rule]:
 
 def clear_rules(columns: Collection[str]) -> list[Rule]:
     """What `ClearFields` may name, and what it may not be combined with."""
-    unknown = lists_other_than(CLEAR, CLEARABLE)
-    sets = any_of([lists(CLEAR, f) & filled(f) for f in CLEARABLE if f in columns])
+    listed = NameList(CLEAR, CLEARABLE)
+    unknown = listed.lists_other_than(CLEARABLE)
+    sets = any_of([listed.lists(f) & filled(f) for f in CLEARABLE if f in columns])
     rules = [
         condition(
             "clear_fields_known",
@@ -140,19 +131,19 @@ def clear_rules(columns: Collection[str]) -> list[Rule]:
             "clear_group_not_closed",
             INVALID,
             CLEAR,
-            lists(CLEAR, GROUP) & filled(STATE) & ~equals(STATE, CLOSED),
+            listed.lists(GROUP) & filled(STATE) & ~equals(STATE, CLOSED),
             f"clears SupportedGroup, which is required unless StateCode is {CLOSED}",
         ),
         condition(
             "clear_approver_closing",
             INVALID,
             CLEAR,
-            lists(CLEAR, APPROVER) & one_of(STATE, CLOSING_STATES),
+            listed.lists(APPROVER) & one_of(STATE, CLOSING_STATES),
             "clears FinishApprovalUserId, which a closing StateCode requires",
         ),
     ]
     for kind in TicketKind:
-        broken = is_kind(kind) & ~unknown & lists_other_than(CLEAR, optional_fields(kind))
+        broken = is_kind(kind) & ~unknown & listed.lists_other_than(optional_fields(kind))
         message = f"names a field that {kind.name.lower()} tickets require"
         rules.append(condition("clear_for_kind", INVALID, CLEAR, broken, message))
     return rules

@@ -122,7 +122,7 @@ def malformed(column: str, keys: Sequence[str]) -> Cond:
     """The cell is filled but is not a well-formed record list."""
     ok = _names(column)[2]
     return Cond(
-        lambda g: (g(column) != "") & ~g(ok),
+        lambda g: (g(column).str.len_bytes() > 0) & ~g(ok),
         lambda v: value(v, column) != "" and not is_well_formed(value(v, column), keys),
         _derived(column, keys)[:3],
     )

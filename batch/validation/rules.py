@@ -26,9 +26,9 @@ from batch.validation.conditions import (
     calendar_time,
     empty,
     filled,
+    filled_other_than,
     full_match,
     longer_than,
-    one_of,
     value,
 )
 
@@ -146,7 +146,7 @@ def choice(
     what: str = "",
 ) -> Rule:
     """A filled cell must be one of `choices` (only where `when` holds, if given)."""
-    broken = filled(column) & ~one_of(column, choices)
+    broken = filled_other_than(column, choices)
     message = f"not one of {', '.join(choices)}{what}"
     return Rule(name, code, column, broken if when is None else broken & when, message)
 

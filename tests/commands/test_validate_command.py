@@ -130,3 +130,13 @@ def test_job_file_errors_exit_2_without_traceback(
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
     assert not (tmp_path / "job.rejects.csv").exists()
+
+
+def test_collector_is_on_again_after_a_validation(tmp_path: Path) -> None:
+    """The command turns the cyclic collector off while it runs and back on, even after an error."""
+    import gc
+
+    main(["validate", str(job_file(tmp_path, MIXED))])
+    assert gc.isenabled()
+    assert main(["validate", str(tmp_path / "missing.csv")]) == 2
+    assert gc.isenabled()

@@ -3,18 +3,29 @@
 Order of precedence: `--action`, then an `Action` column (the same value in every row), then (a
 later issue) the job definition; when none says, the kind is inferred from the columns and the
 answer says so. The kinds themselves are registered once, in jobs.kinds.KINDS.
+
+`check_job` checks a loaded file and keeps every row (a run needs the valid ones).
+`check_job_file` is `uom-batch validate`'s: it needs only the invalid rows, so a plain Parquet
+file (batch.jobfile.parquet_scan) is read, checked and filtered in one streaming query that keeps
+only the rows breaking a rule, with their rule flags (and blank rows, when no rule breaks an
+empty row): the same rule expressions and the same problem builder as `validate`. Whatever that path
+does not take as it is (a CSV file, an Action column with several values, a column error, an
+unreadable file, no row with a value) goes through load_job and check_job, which decide the answer
+and name every error, in their order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import polars as pl
 
 from batch.errors import JobFileError
-from batch.jobfile.load import LoadedJob
-from batch.validation.check import ValidationResult, validate
+from batch.jobfile.load import LoadedJob, load_job
+from batch.jobfile.parquet_scan import UNREADABLE, ScannedJob, scan_parquet_job
+from batch.validation.check import InvalidRows, ValidationResult, broken_rows, invalid_rows, validate
 from jobs.fields import ACTION
 from jobs.kinds import KINDS, RegisteredKind
 
@@ -85,3 +96,55 @@ def check_job(job: LoadedJob, action: str | None = None) -> CheckedJob:
     kind = KINDS[kind_name]
     kind.check_columns(job.columns, job.path.name)
     return CheckedJob(job, kind, how, validate(job.frame, kind.rules(job.columns)))
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """What `uom-batch validate` reports of a job file: its kind, its invalid rows and problems."""
+
+    job: LoadedJob | ScannedJob
+    kind: RegisteredKind
+    how: str
+    result: ValidationResult | InvalidRows
+
+
+def check_job_file(path: Path, action: str | None = None, *, encoding: str | None = None) -> CheckedFile:
+    """Load, decide the kind, check the columns and validate, keeping what a report needs.
+
+    A plain Parquet file goes through one streaming query that keeps only the broken rows
+    (batch.jobfile.parquet_scan); any other file, or one that query cannot take as it is, is
+    loaded whole by load_job and checked by check_job, which also name every problem.
+    """
+    scanned = scan_parquet_job(path)
+    found = None if scanned is None else _check_scanned(scanned, action)
+    if found is not None:
+        return found
+    checked = check_job(load_job(path, encoding=encoding, digest=False), action)
+    return CheckedFile(checked.job, checked.kind, checked.how, checked.result)
+
+
+def _check_scanned(job: ScannedJob, action: str | None) -> CheckedFile | None:
+    """check_job's answer for a scanned file, or None where the whole-file path must decide."""
+    try:
+        actions = job.distinct(ACTION) if ACTION in job.columns else [""]
+        if len(actions) > 1:
+            return None  # action_in_file decides, over the rows that are not blank
+        kind_name, how = detect_kind(job.columns, action, column_action=actions[0] or None)
+        kind = KINDS[kind_name]
+        kind.check_columns(job.columns, job.path.name)
+        rules = kind.rules(job.columns)
+        # Every blank row is among the broken ones when a row of empty cells breaks a rule (the
+        # scalar test, which the vectorised one is held to); else blank rows are kept as well.
+        blank = None if any(not rule.check({}) for rule in rules) else _is_blank(job.columns)
+        kept = broken_rows(job.frame, rules, blank).collect(engine="streaming")
+    except (JobFileError, *UNREADABLE):
+        return None  # load_job and check_job raise the right error, in the right order
+    filled = kept.filter(~_is_blank(job.columns))
+    job = replace(job, blank_rows=kept.height - filled.height)
+    if job.rows == 0:
+        return None  # no row with any value: load_job says so
+    return CheckedFile(job, kind, how, invalid_rows(filled, rules, job.rows))
+
+
+def _is_blank(columns: Collection[str]) -> pl.Expr:
+    return pl.all_horizontal(pl.col(c).str.len_bytes() == 0 for c in columns)

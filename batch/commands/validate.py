@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -49,21 +50,29 @@ def main(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     """Load, check, report, write the rejects (the collector off)."""
     # Imported here: `uom-batch --help` should not pay for polars and rich.
-    from rich.text import Text
+    from concurrent.futures import ThreadPoolExecutor
 
-    from batch.jobfile.load import load_job
     from batch.output.rejects import default_rejects_path, write_rejects
-    from batch.output.validation_report import console_for_stdout, report
-    from jobs.registry import check_job
+    from jobs.registry import check_job_file
 
-    checked = check_job(load_job(args.job, encoding=args.encoding, digest=False), args.action)
-    console = console_for_stdout()
-    report(console, checked.job, checked.kind.name, checked.how, checked.result)
     rejects = args.rejects or default_rejects_path(args.job)
-    if checked.result.invalid_rows:
-        written = write_rejects(checked.result, rejects)
-        console.print(Text(f"{written} rejected rows, with reasons: {rejects}"))
-        return ExitCode.ROWS_FAILED
+    # Two overlaps, for wall time: rich is imported while polars reads the file, and the rejects
+    # file is written (by polars) while rich prints the report; polars leaves the interpreter free.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        importing = pool.submit(importlib.import_module, "batch.output.validation_report")
+        checked = check_job_file(args.job, args.action, encoding=args.encoding)
+        importing.result()
+        from rich.text import Text
+
+        from batch.output.validation_report import console_for_stdout, report
+
+        result = checked.result
+        writing = pool.submit(write_rejects, result, rejects) if result.invalid_rows else None
+        console = console_for_stdout()
+        report(console, checked.job, checked.kind.name, checked.how, result)
+        if writing is not None:
+            console.print(Text(f"{writing.result()} rejected rows, with reasons: {rejects}"))
+            return ExitCode.ROWS_FAILED
     if args.rejects is None and rejects.exists():
         rejects.unlink()  # our own output from an earlier check, now out of date
         console.print(Text(f"removed the out-of-date {rejects.name}"))

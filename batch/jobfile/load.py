@@ -63,12 +63,13 @@ def load_job(path: str | Path, *, encoding: str | None = None, digest: bool = Tr
         raise JobFileError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise JobFileError(f"{path.name}: the file is empty")
-    if _is_parquet(path):
+    if is_parquet(path):
         return _load_parquet(path, digest)
     return _load_csv(path, encoding, digest)
 
 
-def _is_parquet(path: Path) -> bool:
+def is_parquet(path: Path) -> bool:
+    """A Parquet file by its suffix, else by its first bytes."""
     if path.suffix.lower() in PARQUET_SUFFIXES:
         return True
     with path.open("rb") as f:
@@ -133,11 +134,12 @@ def _header(path: Path, data: Path) -> list[str]:
     if header is None or not any(header):
         what = "the file is empty" if header is None else "the first line (the header) is empty"
         raise JobFileError(f"{path.name}: {what}")
-    _check_names(path, header)
+    check_names(path, header)
     return header
 
 
-def _check_names(path: Path, names: list[str]) -> None:
+def check_names(path: Path, names: list[str]) -> None:
+    """JobFileError unless every column has a name, none twice, none `row`."""
     unnamed = [str(i) for i, n in enumerate(names, 1) if not n.strip()]
     if unnamed:
         raise JobFileError(f"{path.name}: header column(s) {', '.join(unnamed)} have no name")
@@ -190,7 +192,7 @@ def _load_parquet(path: Path, digest: bool) -> LoadedJob:
     sha = sha256()
     if frame.width == 0:
         raise JobFileError(f"{path.name}: the Parquet file has no columns")
-    _check_names(path, frame.columns)
+    check_names(path, frame.columns)
     text = _as_text(path, frame).with_row_index(ROW, offset=FIRST_DATA_ROW)
     return _finish(path, "parquet", None, sha, text)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from batch.output.files import FORMULA_STARTS
-from batch.validation.check import ValidationResult
+from batch.validation.check import InvalidRows, ValidationResult
 from batch.validation.rules import ROW
 
 
@@ -31,14 +31,14 @@ def neutralised(column: str) -> pl.Expr:
     return pl.when(formula).then(pl.lit("'") + cell).otherwise(cell).alias(column)
 
 
-def rejects_frame(result: ValidationResult) -> pl.DataFrame:
+def rejects_frame(result: ValidationResult | InvalidRows) -> pl.DataFrame:
     """Invalid rows in file order: row, error_code, reasons, then the job's own columns."""
     joined = result.reasons().join(result.invalid, on=ROW, how="left").sort(ROW)
     texts = [c for c, t in joined.schema.items() if t == pl.String]
     return joined.with_columns(neutralised(c) for c in texts)
 
 
-def write_rejects(result: ValidationResult, path: Path) -> int:
+def write_rejects(result: ValidationResult | InvalidRows, path: Path) -> int:
     """Write the rejected rows to `path` (replacing it whole); the number of rows written."""
     frame = rejects_frame(result)
     partial = path.with_name(path.name + ".partial")

@@ -11,7 +11,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from batch.jobfile.load import LoadedJob
-    from batch.validation.check import ValidationResult
+    from batch.jobfile.parquet_scan import ScannedJob
+    from batch.validation.check import InvalidRows, ValidationResult
 
 SHOWN_PROBLEMS = 20
 
@@ -23,7 +24,13 @@ def console_for_stdout() -> Console:
     return Console(file=sys.stdout, width=width, highlight=False, markup=False, emoji=False)
 
 
-def report(console: Console, job: LoadedJob, kind: str, how: str, result: ValidationResult) -> None:
+def report(
+    console: Console,
+    job: LoadedJob | ScannedJob,
+    kind: str,
+    how: str,
+    result: ValidationResult | InvalidRows,
+) -> None:
     """Kind (and how it was decided), summary, counts by rule, and the first problems."""
     encoding = f", {job.encoding}" if job.encoding else ""
     digest = f", sha256 {job.sha256[:12]}…" if job.sha256 else ""

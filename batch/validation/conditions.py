@@ -267,8 +267,9 @@ class NameList:
         bit = pl.element().replace_strict(
             list(self.bits), list(self.bits.values()), default=self.OTHER, return_dtype=pl.Int64
         )
-        # An empty list aggregates to null: no bit set.
-        return _names_expr(g(self.column)).list.eval(bit.bitwise_or()).list.first().fill_null(0)
+        # An empty list aggregates to null: no bit set. (`list.agg`, not `list.eval` and `first`:
+        # one list fewer per row, a tenth of the mask's cost.)
+        return _names_expr(g(self.column)).list.agg(bit.bitwise_or()).fill_null(0)
 
     def _any_bit(self, bits: int) -> Callable[[Getter], pl.Expr]:
         return lambda g: (g(self._name) & pl.lit(bits, dtype=pl.Int64)) != 0

@@ -101,22 +101,18 @@ def diff(current: Mapping[str, str], desired: Mapping[str, str], fields: Sequenc
 def merge(ticket: TicketDetail, row: Changes) -> MergedUpdate:
     """The full UpdateTicket request for `row` applied to `ticket`; RowInvalid if none can be."""
     _check_fields_fit(ticket.kind, row)
+    current = current_state(ticket)
+    desired = desired_state(current, row)
     set_fields = [*row.changes, *row.clear]
-    desired = current_state(ticket)
-    was = {f: desired.get(f, "") for f in set_fields}
-    # The current state becomes the desired one in place (as desired_state would build it): one
-    # copy of the ticket's fields fewer per row.
-    desired.update(row.changes)
-    desired.update(dict.fromkeys(row.clear, ""))
-    changed = tuple(f for f in set_fields if desired[f] != was[f])
+    changed = diff(current, desired, set_fields)
     body = _base_body(ticket, desired)
     body.update({f: desired[f] for f in set_fields if f != APPROVER})
     _apply_approver_rule(body, desired, row)
-    ops = memo_ops_to_send(ticket, row.memo_ops) if row.memo_ops else ()
+    ops = memo_ops_to_send(ticket, row.memo_ops)
     if ops or ticket.kind is TicketKind.INCIDENT:
         body[MEMO_LIST] = list(ops)  # D4: incidents always carry the list, [] when no memo changes
     return MergedUpdate(
-        body, changed, {f: was[f] for f in changed}, {f: desired[f] for f in changed}, ops
+        body, changed, {f: current.get(f, "") for f in changed}, {f: desired[f] for f in changed}, ops
     )
 
 
@@ -126,6 +122,8 @@ def memo_ops_to_send(ticket: TicketDetail, ops: Sequence[Mapping[str, str]]) -> 
     RowInvalid for an edit of a memo the ticket does not have (nothing can make it hold) and for
     two operations on one memo (the API refuses that request).
     """
+    if not ops:
+        return ()  # most rows: no memo look-up at all
     memos = {_seq_key(m.seq): m for m in ticket.memos}
     _check_memo_targets(ops, memos)
     sent = (_unsatisfied(op, memos) for op in ops)
@@ -223,7 +221,7 @@ def unmet_expectations(ticket: TicketDetail, expect: Mapping[str, str]) -> dict[
 
 def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
     """What to note in the journal before sending, so a lost reply can be checked later."""
-    targets = _targets(merged.memo_ops) if merged.memo_ops else set()
+    targets = _targets(merged.memo_ops)
     return {
         "ticket_id": ticket.ticket_id,
         "stamps": dict(ticket.timestamps),
@@ -233,7 +231,7 @@ def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
         "memo_ops": list(merged.memo_ops),
         # The texts of the memos it edits or deletes, as they were: what a diff shows as "before"
         # and what puts them back.
-        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in targets} if targets else {},
+        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in targets},
     }
 
 

@@ -15,16 +15,17 @@ merged update after the fetch, with the same rule objects for each field.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import polars as pl
 
 from batch.errors import JobFileError
+from batch.kind import NO_FIELDS
 from batch.uom import spec
 from batch.uom.spec import CLOSED, CLOSING_STATES, TicketKind
-from batch.validation.conditions import NameList, Values, any_of, empty, equals, filled, names_in, one_of
+from batch.validation.conditions import Values, any_of, columns_read, empty, equals, filled, one_of
 from batch.validation.header import check_header
+from batch.validation.name_lists import NameList, names_in
 from batch.validation.rules import ROW, Rule, Violation, check_values, condition, required
 from jobs import memo
 from jobs.fields import (
@@ -193,15 +194,8 @@ def check_update(
 
 
 def _reads_other_columns(rule: Rule) -> bool:
-    """Whether the rule's condition reads a column besides its own (found by building it)."""
-    read: set[str] = set()
-
-    def get(name: str) -> pl.Expr:
-        read.add(name)
-        return pl.col(name)
-
-    rule.broken.expr(get)
-    return bool(read - {rule.column})
+    """Whether the rule's condition reads a column besides its own."""
+    return bool(columns_read(rule.broken.expr) - {rule.column})
 
 
 class UpdateRow(NamedTuple):
@@ -212,7 +206,7 @@ class UpdateRow(NamedTuple):
     changes: dict[str, str]
     clear: tuple[str, ...] = ()
     memo_ops: tuple[dict[str, str], ...] = ()
-    expect: Mapping[str, str] = MappingProxyType({})
+    expect: Mapping[str, str] = NO_FIELDS
     ticket_kind: str | None = None
     service_code: str | None = None
     master_id: str | None = None
@@ -234,9 +228,6 @@ def _slice_items(part: pl.DataFrame) -> Iterator[UpdateRow]:
         yield _row(record, changed, expected, ops)
 
 
-_NO_EXPECT: Mapping[str, str] = MappingProxyType({})
-
-
 def _row(
     record: Mapping[str, Any],
     changed: list[str],
@@ -250,7 +241,7 @@ def _row(
         {c: v for c in changed if (v := record[c])},
         tuple(names_in(text)) if (text := get(CLEAR)) else (),
         ops,
-        {c.removeprefix(EXPECT): v for c in expected if (v := record[c])} if expected else _NO_EXPECT,
+        {c.removeprefix(EXPECT): v for c in expected if (v := record[c])} if expected else NO_FIELDS,
         get(TYPE) or None,
         get("ServiceCode") or None,
         get("MasterID") or None,

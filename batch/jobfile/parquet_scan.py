@@ -55,9 +55,10 @@ def scan_parquet_job(path: str | Path) -> ScannedJob | None:
     path = Path(path)
     if not path.is_file() or path.stat().st_size == 0 or not is_parquet(path):
         return None
+    scan = pl.scan_parquet(path)
     try:
-        schema = pl.scan_parquet(path).collect_schema()
-        rows = int(pl.scan_parquet(path).select(pl.len()).collect().item())  # from the footer
+        schema = scan.collect_schema()
+        rows = int(scan.select(pl.len()).collect().item())  # from the footer
     except UNREADABLE:
         return None
     names = schema.names()
@@ -67,9 +68,7 @@ def scan_parquet_job(path: str | Path) -> ScannedJob | None:
         check_names(path, names)
     except JobFileError:
         return None
-    frame = (
-        pl.scan_parquet(path)
-        .with_row_index(ROW, offset=FIRST_DATA_ROW)
-        .with_columns(pl.col(ROW).cast(pl.Int64), pl.col(names).fill_null(""))
+    frame = scan.with_row_index(ROW, offset=FIRST_DATA_ROW).with_columns(
+        pl.col(ROW).cast(pl.Int64), pl.col(names).fill_null("")
     )
     return ScannedJob(path, tuple(names), rows, frame)

@@ -6,14 +6,12 @@ CR gets a leading `'`, so a spreadsheet shows it as text instead of running it a
 
 from __future__ import annotations
 
-import operator
 import os
-from functools import reduce
 from pathlib import Path
 
 import polars as pl
 
-from batch.output.files import FORMULA_STARTS
+from batch.output.files import neutralised
 from batch.validation.check import InvalidRows, ValidationResult
 from batch.validation.rules import ROW
 
@@ -21,14 +19,6 @@ from batch.validation.rules import ROW
 def default_rejects_path(job_path: Path) -> Path:
     """`<job stem>.rejects.csv` beside the job file."""
     return job_path.with_name(f"{job_path.stem}.rejects.csv")
-
-
-def neutralised(column: str) -> pl.Expr:
-    """A text column with formula-like cells prefixed by `'`."""
-    cell = pl.col(column)
-    # Prefix tests, not a regex: a regex call per cell costs more than writing the cell.
-    formula = reduce(operator.or_, (cell.str.starts_with(c) for c in FORMULA_STARTS))
-    return pl.when(formula).then(pl.lit("'") + cell).otherwise(cell).alias(column)
 
 
 def rejects_frame(result: ValidationResult | InvalidRows) -> pl.DataFrame:

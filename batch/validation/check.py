@@ -20,7 +20,7 @@ from functools import cached_property
 
 import polars as pl
 
-from batch.validation.conditions import Derived, merge_derived
+from batch.validation.conditions import Derived, columns_read, merge_derived
 from batch.validation.rules import ROW, Rule, excerpt_expr, getter
 
 PROBLEM_SCHEMA = {
@@ -180,15 +180,7 @@ def _with_derived(
 
 def _inputs(derived: Derived, pending: Sequence[Derived]) -> set[str]:
     """The pending helper columns that `derived` reads (found by building its expression)."""
-    waiting = {name for name, _ in pending}
-    read: set[str] = set()
-
-    def get(name: str) -> pl.Expr:
-        read.add(name)
-        return pl.col(name)
-
-    derived[1](get)
-    return read & waiting
+    return columns_read(derived[1]) & {name for name, _ in pending}
 
 
 def _problems(rows: pl.DataFrame, flags: pl.DataFrame, rules: Sequence[Rule]) -> pl.DataFrame:

@@ -9,16 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from batch.validation.conditions import (
-    Cond,
-    NameList,
-    calendar_time,
-    filled,
-    filled_other_than,
-    lists,
-    lists_other_than,
-    one_of,
-)
+from batch.validation.conditions import Cond, calendar_time, filled, filled_other_than, one_of
+from batch.validation.name_lists import NameList, lists, lists_other_than
 from batch.validation.rules import condition
 
 # Leap: 0004 0400 1600 2000 2024 9996; not: 0001 0100 1900 2023 2100 9999; 0000 is no year.

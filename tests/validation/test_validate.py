@@ -8,9 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from batch.validation.check import validate
-from batch.validation.conditions import calendar_time, lists, lists_other_than, names_in
+from batch.validation.conditions import calendar_time
 from batch.validation.header import column_problems
 from batch.validation.json_records import any_record, malformed
+from batch.validation.name_lists import lists, lists_other_than, names_in
 from batch.validation.rules import (
     Rule,
     Violation,

@@ -275,5 +275,6 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
         done = run.final_rows()
         assert set(range(2, 12 + 10 * reported[-1])) <= done
         assert max(done) - 1 == len(done)  # whole batches only, no gaps
-        assert set(run.in_flight()) == {max(done) + 1}
+        # The next batch's intent, unless the kill fell between a commit and that intent's write.
+        assert set(run.in_flight()) in ({max(done) + 1}, set())
         assert all(o.after == {"Subject": f"new {o.row}"} for o in run.outcomes())

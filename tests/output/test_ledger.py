@@ -231,3 +231,43 @@ def test_journal_ledger_rows_write_the_same_ledger_as_outcomes(tmp_path: Path, n
         assert from_journal.read_bytes() == from_outcomes.read_bytes()
     else:
         assert pl.read_parquet(from_journal).equals(pl.read_parquet(from_outcomes))
+
+
+_CELL_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(["", "=1", "+x", "-", "@a", "\tt", "\rr", 'q"q', "a,b", "l\nm", " s ", "親〜😀"]),
+    st.text(st.characters(blacklist_categories=()), max_size=8),  # lone surrogates included
+)
+_STAMP_TEXT = st.one_of(
+    st.none(),
+    st.datetimes(timezones=st.just(UTC)).map(utc_iso),
+    st.just("2026-01-01T09:00:00+09:00"),  # not the journal's form
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_CELL_TEXT, _CELL_TEXT, st.lists(st.sampled_from(["A", "B=", "-C"]), max_size=3),
+                          _STAMP_TEXT, _STAMP_TEXT, st.booleans()), min_size=1, max_size=6),
+       st.integers(1, 4))
+def test_utf8_csv_is_byte_for_byte_the_cell_writers(tmp_path_factory: pytest.TempPathFactory,
+                                                     specs: list[tuple], chunk_rows: int) -> None:
+    """A UTF-8 ledger written through polars has exactly the bytes of the csv module's cell writer."""
+    from batch.outcome import LedgerRow
+    from batch.output.ledger import _CellWriter
+
+    rows = [LedgerRow(n + 2, "update-ticket", text or "T", "failed", 1, 0, text, other, other, text,
+                      tuple(fields), started, finished)
+            for n, (text, other, fields, started, finished, _) in enumerate(specs)]
+    originals = {r.row: r.row * 10 for r, spec in zip(rows, specs, strict=True) if spec[5]}
+    path = write_ledger(tmp_path_factory.mktemp("l") / "l.csv", rows, AUDIT, chunk_rows=chunk_rows,
+                        original_rows=originals)
+    cells = _CellWriter("utf-8-sig")
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow((COLUMNS[0], ORIGINAL_ROW, *COLUMNS[1:]))
+    for r in rows:
+        first, *rest = cells.row(r)
+        writer.writerow([first, str(originals[r.row]) if r.row in originals else "", *rest])
+    assert path.read_bytes() == out.getvalue().encode("utf-8-sig")
+    meta = json.loads(path.with_name("l.csv.meta.json").read_text(encoding="utf-8"))
+    assert meta["ledger.replaced_characters"] == str(cells.replaced)

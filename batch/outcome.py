@@ -7,7 +7,6 @@ them (header = 1, first data row = 2; for Parquet, index + 2).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -48,18 +47,7 @@ PREDICTIONS = frozenset({Outcome.WOULD_UPDATE, Outcome.WOULD_RELEASE})
 _NOT_OK = frozenset({Outcome.FAILED, Outcome.INVALID, Outcome.STALE})
 
 
-@dataclass(frozen=True, slots=True)
-class RowOutcome:
-    """One row's outcome, with the evidence: attempts, the deciding reply, and what changed.
-
-    `before`/`after` hold, for each field in `changed_fields`, the value before and after the
-    update (so a run can be put back). `error_detail` is the API's ErrorDetail as JSON text, or
-    plain text. Timestamps must be timezone-aware. `plan` is set by a planning attempt only: what
-    a run would send (the request, the stamps it carries); it is never journalled. `memos`: the
-    memo operations an update sent, the texts they replaced and the seqs the ticket had before
-    (what a revert needs; journalled).
-    """
-
+class _OutcomeFields(NamedTuple):
     row: int
     action: str
     ticket_id: str
@@ -71,24 +59,67 @@ class RowOutcome:
     error_detail: str | None = None
     request_id: str | None = None
     changed_fields: tuple[str, ...] = ()
-    before: dict[str, str] = field(default_factory=dict)
-    after: dict[str, str] = field(default_factory=dict)
+    before: dict[str, str] = None  # type: ignore[assignment]  # None: a new empty dict (in __new__)
+    after: dict[str, str] = None  # type: ignore[assignment]
     started_at: datetime | None = None
     finished_at: datetime | None = None
     plan: Mapping[str, Any] | None = None
     memos: Mapping[str, Any] | None = None
 
-    def __post_init__(self) -> None:
-        if self.row < 2:
-            raise ValueError(f"row numbers start at 2 (header = 1), got {self.row}")
-        if type(self.outcome) is not Outcome:  # checked first: one outcome is built per row
-            object.__setattr__(self, "outcome", Outcome(self.outcome))
-        if type(self.changed_fields) is not tuple:
-            object.__setattr__(self, "changed_fields", tuple(self.changed_fields))
-        for stamp in (self.started_at, self.finished_at):
-            if stamp is not None and stamp.tzinfo is not UTC and stamp.utcoffset() is None:
-                raise ValueError(f"row {self.row}: timestamps must be timezone-aware")
 
+class RowOutcome(_OutcomeFields):
+    """One row's outcome, with the evidence: attempts, the deciding reply, and what changed.
+
+    `before`/`after` hold, for each field in `changed_fields`, the value before and after the
+    update (so a run can be put back). `error_detail` is the API's ErrorDetail as JSON text, or
+    plain text. Timestamps must be timezone-aware. `plan` is set by a planning attempt only: what
+    a run would send (the request, the stamps it carries); it is never journalled. `memos`: the
+    memo operations an update sent, the texts they replaced and the seqs the ticket had before
+    (what a revert needs; journalled).
+
+    A NamedTuple, checked as it is built: one is built per row, and a frozen dataclass of 17
+    fields costs three times as much (each field set through `object.__setattr__`).
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
+        row: int,
+        action: str,
+        ticket_id: str,
+        outcome: Outcome,
+        attempts: int = 0,
+        conflicts: int = 0,
+        error_type: str | None = None,
+        error_message: str | None = None,
+        error_detail: str | None = None,
+        request_id: str | None = None,
+        changed_fields: tuple[str, ...] = (),
+        before: dict[str, str] | None = None,
+        after: dict[str, str] | None = None,
+        started_at: datetime | None = None,
+        finished_at: datetime | None = None,
+        plan: Mapping[str, Any] | None = None,
+        memos: Mapping[str, Any] | None = None,
+    ) -> RowOutcome:
+        if row < 2:
+            raise ValueError(f"row numbers start at 2 (header = 1), got {row}")
+        for stamp in (started_at, finished_at):
+            if stamp is not None and stamp.tzinfo is not UTC and stamp.utcoffset() is None:
+                raise ValueError(f"row {row}: timestamps must be timezone-aware")
+        return tuple.__new__(cls, (
+            row, action, ticket_id,
+            outcome if type(outcome) is Outcome else Outcome(outcome),
+            attempts, conflicts, error_type, error_message, error_detail, request_id,
+            changed_fields if type(changed_fields) is tuple else tuple(changed_fields),
+            {} if before is None else before, {} if after is None else after,
+            started_at, finished_at, plan, memos,
+        ))
+
+    def _replace(self, **changes: Any) -> RowOutcome:
+        """A copy with `changes`, checked as a new outcome is."""
+        return RowOutcome(**{**self._asdict(), **changes})
 
 
 class LedgerRow(NamedTuple):

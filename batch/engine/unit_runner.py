@@ -211,8 +211,8 @@ def _outcomes(
             error_detail=r.error_detail,
             request_id=r.request_id,
             changed_fields=r.changed_fields,
-            before=dict(r.before),
-            after=dict(r.after),
+            before=_own_dict(r.before),
+            after=_own_dict(r.after),
             started_at=started,
             finished_at=finished,
             plan=r.plan,
@@ -220,3 +220,8 @@ def _outcomes(
         )
         for r in results
     ]
+
+
+def _own_dict(fields: Mapping[str, str]) -> dict[str, str]:
+    """A result's fields as the outcome's dict: a kind's fresh dict as it is, anything else copied."""
+    return fields if type(fields) is dict else dict(fields)

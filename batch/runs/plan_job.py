@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
@@ -138,8 +138,7 @@ def once_per_ticket(outcomes: Sequence[RowOutcome]) -> list[RowOutcome]:
     kept = []
     for o in sorted(outcomes, key=lambda o: o.row):
         if o.outcome in PREDICTIONS and o.ticket_id in first:
-            o = replace(
-                o,
+            o = o._replace(
                 outcome=Outcome.FAILED,
                 error_type="PLANNED_TWICE",
                 error_message=f"row {first[o.ticket_id]} already changes {o.ticket_id} in this plan, and a "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import random
 import signal
 import subprocess
@@ -204,7 +203,7 @@ def test_prediction_counts_drive_the_exit_code() -> None:
 
     ok = [RowOutcome(row=2, action="update-ticket", ticket_id="UTM1", outcome=Outcome.WOULD_UPDATE)]
     assert PlanResult(ok, 1, 0.1, StopState()).exit_code == 0
-    bad = [*ok, dataclasses.replace(ok[0], row=3, outcome=Outcome.FAILED)]
+    bad = [*ok, ok[0]._replace(row=3, outcome=Outcome.FAILED)]
     assert PlanResult(bad, 2, 0.1, StopState()).exit_code == 1
 
 

@@ -143,7 +143,9 @@ class LedgerRow(NamedTuple):
 
 def utc_iso(stamp: datetime | None) -> str | None:
     """A timestamp as ISO 8601 text in UTC (`...+00:00`), as the journal and `LedgerRow` keep it."""
-    return None if stamp is None else stamp.astimezone(UTC).isoformat()
+    if stamp is None:
+        return None
+    return (stamp if stamp.tzinfo is UTC else stamp.astimezone(UTC)).isoformat()
 
 
 def ledger_row(o: RowOutcome) -> LedgerRow:

@@ -120,6 +120,8 @@ def _as_conflict(exc: Refused) -> Conflict:
 
 def request_for(merged: MergedUpdate, row: UpdateRow) -> dict[str, Any]:
     """The request to send: the merge, with the row's own ServiceCode / MasterID over the configured ones."""
+    if not (row.service_code or row.master_id):
+        return merged.body  # most rows: the configured ones (sent as is, never changed after)
     body = dict(merged.body)
     if row.service_code:
         body["ServiceCode"] = row.service_code

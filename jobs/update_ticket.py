@@ -15,6 +15,7 @@ merged update after the fetch, with the same rule objects for each field.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import polars as pl
@@ -187,10 +188,16 @@ def check_update(
     """
     if only is None and not validated:
         return check_values(values, _UPDATE_RULES, row)
-    chosen = [r for c in only or () for r in _RULES_BY_COLUMN.get(c, ())]
+    return check_values(values, _chosen_rules(tuple(only or ()), tuple(validated)), row)
+
+
+@lru_cache(maxsize=1024)
+def _chosen_rules(only: tuple[str, ...], validated: tuple[str, ...]) -> tuple[Rule, ...]:
+    """`check_update`'s rules for those columns (a job's rows share a few such sets: chosen once)."""
+    chosen = [r for c in only for r in _RULES_BY_COLUMN.get(c, ())]
     chosen += [r for c in validated for r in _RECHECKED_BY_COLUMN.get(c, ())]
     chosen += [r for r in CROSS_FIELD_RULES if r not in chosen]
-    return check_values(values, chosen, row)
+    return tuple(chosen)
 
 
 def _reads_other_columns(rule: Rule) -> bool:

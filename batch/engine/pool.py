@@ -63,7 +63,9 @@ class Engine(Generic[RowT, ApiT]):
         self._auth_stop_after = auth_stop_after
         self._handle_signals = handle_signals
         self._auth_streak = 0
-        self._busy: dict[str, deque[WorkUnit[RowT]]] = {}
+        # Keys in progress, each with the units waiting for it (None: none waits, the usual case;
+        # no deque is allocated per unit).
+        self._busy: dict[str, deque[WorkUnit[RowT]] | None] = {}
         self._in_flight: Mapping[int, Mapping[str, Any]] = {}
         self._stopping = anyio.Event()
         self.stop = StopState()
@@ -96,23 +98,33 @@ class Engine(Generic[RowT, ApiT]):
         for unit in todo:
             if self._stopping.is_set():
                 return
-            if unit.key in self._busy:
-                self._busy[unit.key].append(unit)  # its holder runs it after the current one
+            key = unit.key
+            if key in self._busy:
+                waiting = self._busy[key]
+                if waiting is None:
+                    waiting = self._busy[key] = deque()
+                waiting.append(unit)  # its holder runs it after the current one
                 continue
-            self._busy[unit.key] = deque([unit])
-            await self._drain_key(unit.key)
+            self._busy[key] = None
+            await self._drain_key(unit)
 
-    async def _drain_key(self, key: str) -> None:
-        queue = self._busy[key]
+    async def _drain_key(self, unit: WorkUnit[RowT]) -> None:
+        """Run `unit`, then the units that came for its key meanwhile, in file order."""
+        key = unit.key
         try:
-            while queue and not self._stopping.is_set():
-                unit = queue.popleft()
+            while True:
                 outcomes = await run_unit(unit, self._deps, self._intent_for(unit), self._on_auth)
                 self._recorder.add(outcomes)
+                waiting = self._busy[key]
+                if not waiting or self._stopping.is_set():
+                    return
+                unit = waiting.popleft()
         finally:
             del self._busy[key]
 
     def _intent_for(self, unit: WorkUnit[RowT]) -> Mapping[str, Any] | None:
+        if not self._in_flight:
+            return None  # a fresh run: nothing was in flight
         for row in unit.row_numbers:
             noted = self._in_flight.get(row)
             if noted is not None:

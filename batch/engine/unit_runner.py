@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic
@@ -76,7 +76,7 @@ class UnitDeps(Generic[RowT, ApiT]):
 AuthWatch = Callable[[bool], None]
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """One unit's counters across attempts (an attempt answered with 429 is not counted)."""
 
@@ -85,7 +85,7 @@ class Tally:
     transient: int = 0
     rate_waits: int = 0
     intent: Mapping[str, Any] | None = None
-    noted: dict[str, Any] = field(default_factory=dict)
+    noted: dict[str, Any] | None = None  # the intent the last attempt noted before its send
 
 
 async def run_unit(
@@ -198,25 +198,13 @@ def _outcomes(
     results: Sequence[RowResult],
 ) -> list[RowOutcome]:
     finished = deps.clock.now()
+    action, attempts, conflicts = deps.kind.name, max(tally.attempts, 1), tally.conflicts
+    # Positional, in RowOutcome's field order: 17 keywords cost a third more per row.
     return [
         RowOutcome(
-            row=r.row,
-            action=deps.kind.name,
-            ticket_id=r.ticket_id,
-            outcome=r.outcome,
-            attempts=max(tally.attempts, 1),
-            conflicts=tally.conflicts,
-            error_type=r.error_type,
-            error_message=r.error_message,
-            error_detail=r.error_detail,
-            request_id=r.request_id,
-            changed_fields=r.changed_fields,
-            before=_own_dict(r.before),
-            after=_own_dict(r.after),
-            started_at=started,
-            finished_at=finished,
-            plan=r.plan,
-            memos=r.memos,
+            r.row, action, r.ticket_id, r.outcome, attempts, conflicts, r.error_type,
+            r.error_message, r.error_detail, r.request_id, r.changed_fields,
+            _own_dict(r.before), _own_dict(r.after), started, finished, r.plan, r.memos,
         )
         for r in results
     ]

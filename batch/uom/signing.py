@@ -138,8 +138,9 @@ class Signer:
         method_name: str = "HmacSHA256",
         http_method: str = "POST",
     ) -> None:
-        self._digest = _hash(method_name)
-        self._key = secret_key.encode("utf-8")
+        # Keyed once: a copy of the keyed HMAC per request, instead of hmac.digest, which looks the
+        # hash up in OpenSSL's provider tables and keys it afresh on every call.
+        self._keyed = hmac.new(secret_key.encode("utf-8"), digestmod=_hash(method_name))
         self._access_key = access_key
         self._auth = f"{AUTH_SCHEME} {access_key}:"
         self._content_type = content_type
@@ -159,7 +160,9 @@ class Signer:
         if encoded is None:
             encoded = self._paths[path] = uri_encode_path(path)
         text = f"{self._prefix}{expire}{self._suffix}{encoded}"
-        mac = hmac.digest(self._key, text.encode("utf-8"), self._digest)
+        signing = self._keyed.copy()
+        signing.update(text.encode("utf-8"))
+        mac = signing.digest()
         return {
             "Content-Type": self._content_type,
             H_EXPIRE: expire,

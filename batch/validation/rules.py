@@ -69,7 +69,7 @@ class Rule:
 
     def violation(self, values: Values, row: int | None = None) -> Violation | None:
         """The rule's Violation for one row, or None when satisfied."""
-        if self.check(values):
+        if not self.broken.test(values):
             return None
         cell = excerpt(value(values, self.column))
         return Violation(self.column, self.name, self.error_code, self.message, cell, row)
@@ -77,8 +77,12 @@ class Rule:
 
 def check_values(values: Values, rules: Sequence[Rule], row: int | None = None) -> list[Violation]:
     """Every rule `values` breaks, in rule order."""
-    found = (rule.violation(values, row) for rule in rules)
-    return [v for v in found if v is not None]
+    found = []
+    for rule in rules:  # a loop: this runs for every row after its fetch
+        violation = rule.violation(values, row)
+        if violation is not None:
+            found.append(violation)
+    return found
 
 
 def _names(frame: pl.DataFrame | pl.LazyFrame | Collection[str]) -> frozenset[str]:

@@ -7,10 +7,10 @@ which both clients share. This one takes the network away to see what is ours: e
 in a fresh process with the HTTP exchange replaced by canned replies (the stub's: a real ticket
 with the asked TicketId, a RequestId for the update), so a row costs only its own work.
 
-* uom-batch: `uom-batch run JOB --concurrency 32 --rate 0` in-process, `UomClient._exchange`
-  replaced (the body is still serialised); everything else is as shipped: loading and validating
-  the job, the pool, signing, reply checks, the merge and post-fetch check, the intent log, the
-  journal, the CSV ledger.
+* uom-batch: `uom-batch run JOB --concurrency 32 --rate 0` in-process, its aiohttp session
+  replaced by the one below (bodies are serialised, and parsed back for the canned reply);
+  everything else is as shipped: loading and validating the job, the pool, signing, reply
+  checks, the merge and post-fetch check, the intent log, the journal, the CSV ledger.
 * bare: the bare script of `bench_engine.py` (`BareClient.row`: its signer, the body from the
   fetched ticket, both replies parsed) on the same rows at concurrency 32, `session.post` replaced.
 
@@ -69,14 +69,16 @@ def engine_child(job: Path, work: Path, without: Sequence[str]) -> float:
     from batch.uom import client
 
     canned = Canned()
+    opened = client.UomClient.__aenter__
 
-    async def exchange(
-        self: Any, action: str, path: str, headers: dict[str, str], body: dict[str, Any]
-    ) -> tuple[int, dict[str, str], bytes]:
-        orjson.dumps(body)  # what the real exchange sends
-        return 200, {}, canned.reply(action, body)
+    async def enter(self: Any) -> Any:
+        """The client as shipped, its aiohttp session answering from the canned replies."""
+        await opened(self)
+        await self._session.close()
+        self._session = _Session(canned)
+        return self
 
-    client.UomClient._exchange = exchange  # type: ignore[method-assign]
+    client.UomClient.__aenter__ = enter  # type: ignore[method-assign]
     _take_out(without)
     argv = ["run", "--concurrency", "32", "--rate", "0", "--journal", str(work / "journal.sqlite")]
     code = main([*argv, "--ledger", str(work / "ledger.csv"), str(job)])
@@ -111,6 +113,7 @@ def _take_out(parts: Sequence[str]) -> None:
 class _Reply:
     def __init__(self, body: bytes) -> None:
         self.status = 200
+        self.headers: dict[str, str] = {}
         self._body = body
 
     async def __aenter__(self) -> _Reply:
@@ -124,14 +127,17 @@ class _Reply:
 
 
 class _Session:
-    """What BareClient uses of an aiohttp session, answering from the canned replies."""
+    """What both clients use of an aiohttp session, answering from the canned replies."""
 
     def __init__(self, canned: Canned) -> None:
         self._canned = canned
 
-    def post(self, url: str, *, data: bytes, headers: dict[str, str]) -> _Reply:
-        action = url.rsplit("/", 1)[1].removesuffix(".json")
+    def post(self, url: Any, *, data: bytes, headers: dict[str, str]) -> _Reply:
+        action = str(url).rsplit("/", 1)[1].removesuffix(".json")
         return _Reply(self._canned.reply(action, orjson.loads(data)))
+
+    async def close(self) -> None:
+        return None
 
 
 def bare_child(job: Path) -> float:

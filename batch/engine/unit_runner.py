@@ -8,7 +8,7 @@ if/elif chain.
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -69,7 +69,8 @@ class UnitDeps(Generic[RowT, ApiT]):
     policy: RetryPolicy
     clock: Clock
     rng: random.Random
-    note_intent: Callable[[WorkUnit[RowT], int, Mapping[str, Any]], Awaitable[None]]
+    # Writes the intent before it returns (synchronous: the intent log is one write call).
+    note_intent: Callable[[WorkUnit[RowT], int, Mapping[str, Any]], None]
 
 
 # Told True after an AUTH_FAILURE and False after an attempt that got through.
@@ -77,15 +78,23 @@ AuthWatch = Callable[[bool], None]
 
 
 @dataclass(slots=True)
-class Tally:
-    """One unit's counters across attempts (an attempt answered with 429 is not counted)."""
+class Tally(Generic[RowT, ApiT]):
+    """One unit's counters across attempts (an attempt answered with 429 is not counted), and
+    the intent its current attempt notes (`note`: the attempt's `note_intent`, no closure)."""
 
+    unit: WorkUnit[RowT]
+    deps: UnitDeps[RowT, ApiT]
     attempts: int = 0
     conflicts: int = 0
     transient: int = 0
     rate_waits: int = 0
     intent: Mapping[str, Any] | None = None
     noted: dict[str, Any] | None = None  # the intent the last attempt noted before its send
+
+    async def note(self, intent: Mapping[str, Any]) -> None:
+        """Note the current attempt's intent (durable when this returns)."""
+        self.deps.note_intent(self.unit, self.attempts + 1, intent)
+        self.noted = dict(intent)
 
 
 async def run_unit(
@@ -96,10 +105,10 @@ async def run_unit(
 ) -> list[RowOutcome]:
     """Attempt the unit until it has a final outcome per row (or its retry budget is spent)."""
     started = deps.clock.now()
-    tally = Tally(intent=intent)
+    tally = Tally(unit, deps, intent=intent)
     while True:
         attempt = tally.attempts + 1
-        ctx = AttemptContext(attempt, tally.intent, _noter(unit, deps, tally, attempt))
+        ctx = AttemptContext(attempt, tally.intent, tally.note)
         try:
             results = await deps.kind.apply(unit, deps.api, ctx)
         except UomError as exc:
@@ -118,18 +127,13 @@ async def run_unit(
         return _outcomes(unit, deps, tally, started, results)
 
 
-def _noter(
-    unit: WorkUnit[RowT], deps: UnitDeps[RowT, ApiT], tally: Tally, attempt: int
-) -> Callable[[Mapping[str, Any]], Awaitable[None]]:
-    async def note(intent: Mapping[str, Any]) -> None:
-        await deps.note_intent(unit, attempt, intent)
-        tally.noted = dict(intent)
-
-    return note
-
-
 def _next_wait(
-    step: Step, exc: UomError, unit: WorkUnit[RowT], deps: UnitDeps[RowT, ApiT], tally: Tally, attempt: int
+    step: Step,
+    exc: UomError,
+    unit: WorkUnit[RowT],
+    deps: UnitDeps[RowT, ApiT],
+    tally: Tally[RowT, ApiT],
+    attempt: int,
 ) -> float | None:
     """Seconds to wait before the next attempt, or None when the unit fails now."""
     if step is Step.UNKNOWN and tally.noted:
@@ -151,7 +155,9 @@ def _next_wait(
     return wait
 
 
-def _budget(step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, tally: Tally) -> float | None:
+def _budget(
+    step: Step, exc: UomError, policy: RetryPolicy, rng: random.Random, tally: Tally[Any, Any]
+) -> float | None:
     if step is Step.CONFLICT:
         tally.conflicts += 1
         return policy.delay_s(tally.conflicts, rng) if policy.may_retry_conflict(tally.conflicts) else None
@@ -193,7 +199,7 @@ def _failed(unit: WorkUnit[RowT], exc: UomError, maybe_landed: bool) -> list[Row
 def _outcomes(
     unit: WorkUnit[RowT],
     deps: UnitDeps[RowT, ApiT],
-    tally: Tally,
+    tally: Tally[RowT, ApiT],
     started: datetime,
     results: Sequence[RowResult],
 ) -> list[RowOutcome]:

@@ -151,5 +151,5 @@ def once_per_ticket(outcomes: Sequence[RowOutcome]) -> list[RowOutcome]:
     return kept
 
 
-async def _no_intent(unit: WorkUnit[Any], attempt: int, intent: Any) -> None:
+def _no_intent(unit: WorkUnit[Any], attempt: int, intent: Any) -> None:
     """A plan sends nothing, so it has nothing in flight to note."""

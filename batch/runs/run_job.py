@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, cast
 
@@ -202,7 +203,7 @@ async def _run_engine(
         policy=settings.policy,
         clock=clock,
         rng=random.Random(settings.seed),
-        note_intent=lambda unit, attempt, intent: _note(run, unit, attempt, intent),
+        note_intent=partial(_note, run),
     )
     pending = (item for item in job.items() if item.row not in done)
     units = kind.units(pending, group_size=settings.group_size)
@@ -221,8 +222,9 @@ async def _run_engine(
     return stop
 
 
-async def _note(run: RunState, unit: WorkUnit[RowT], attempt: int, intent: Mapping[str, Any]) -> None:
-    """Commit the unit's intent before its send (a WAL commit without fsync: cheap, survives kill -9)."""
+def _note(run: RunState, unit: WorkUnit[RowT], attempt: int, intent: Mapping[str, Any]) -> None:
+    """Note the unit's intent before its send: in the intent log, with the operating system once
+    this returns (survives kill -9)."""
     run.note_intents([(row.row, row.ticket_id, attempt, intent) for row in unit.rows])
 
 

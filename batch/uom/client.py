@@ -2,7 +2,7 @@
 
 Every request is signed afresh (a new Expire per attempt, D16) and sent as `data=` bytes under
 exactly the Content-Type that was signed (aiohttp's `json=` would send another one). aiohttp's
-exceptions are translated in `_exchange` and nowhere else; they carry the request headers,
+exceptions are translated in `_call` and nowhere else; they carry the request headers,
 `Authorization` among them, so none of their text reaches our messages.
 """
 
@@ -63,17 +63,18 @@ class UomClient:
         self._expiry = Expiry(credentials.expire_s)
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
-        self._urls: dict[str, URL] = {}
+        self._routes: dict[str, tuple[str, URL]] = {}
 
     def __repr__(self) -> str:
         return f"UomClient(endpoint={self.credentials.endpoint!r})"
 
-    def _url(self, path: str) -> URL:
-        """The absolute URL of an action's path, built once (joining per request is not free)."""
-        url = self._urls.get(path)
-        if url is None:
-            url = self._urls[path] = _join(self.credentials.endpoint, path)
-        return url
+    def _route(self, action: str) -> tuple[str, URL]:
+        """An action's path and absolute URL, built once (joining per request is not free)."""
+        route = self._routes.get(action)
+        if route is None:
+            path = action_path(action)
+            route = self._routes[action] = (path, _join(self.credentials.endpoint, path))
+        return route
 
     async def __aenter__(self) -> Self:
         connector = aiohttp.TCPConnector(limit=self._max_connections, ssl=_ssl_setting(self.credentials))
@@ -138,23 +139,20 @@ class UomClient:
         return await self._call(action, body)
 
     async def _call(self, action: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        """Sign, send and read one request; the `<Action>Response` object or a UomError."""
-        path = action_path(action)
-        headers = self._signer.headers(path, self._expiry.after(self._now()))
-        status, reply_headers, reply = await self._exchange(action, path, headers, body)
-        return parse_reply(action, status, reply_headers, reply, now=self._now)
+        """Sign, send and read one request; the `<Action>Response` object or a UomError.
 
-    async def _exchange(
-        self, action: str, path: str, headers: dict[str, str], body: Mapping[str, Any]
-    ) -> tuple[int, Mapping[str, str], bytes]:
-        """The one place where aiohttp's exceptions become ours."""
+        The one place where aiohttp's exceptions become ours (in line: a coroutine of its own
+        would be one more object per request, and one more frame each resume passes through).
+        """
         if self._session is None:
             raise RuntimeError("UomClient used outside 'async with'")
+        path, url = self._route(action)
+        headers = self._signer.headers(path, self._expiry.after(self._now()))
         reply_started = False
         try:
-            async with self._session.post(self._url(path), data=orjson.dumps(body), headers=headers) as resp:
+            async with self._session.post(url, data=orjson.dumps(body), headers=headers) as resp:
                 reply_started = True
-                return resp.status, resp.headers, await resp.read()
+                status, reply_headers, reply = resp.status, resp.headers, await resp.read()
         except aiohttp.ClientConnectorCertificateError as exc:
             raise ClientSetupError(_tls_message(self.credentials, exc)) from None
         except aiohttp.ClientConnectorError as exc:
@@ -164,6 +162,7 @@ class UomClient:
             ) from None
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise _lost(action, exc, reply_started) from None
+        return parse_reply(action, status, reply_headers, reply, now=self._now)
 
 
 def _join(endpoint: str, path: str) -> URL:

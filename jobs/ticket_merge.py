@@ -221,7 +221,7 @@ def unmet_expectations(ticket: TicketDetail, expect: Mapping[str, str]) -> dict[
 
 def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
     """What to note in the journal before sending, so a lost reply can be checked later."""
-    targets = _targets(merged.memo_ops)
+    targets = _targets(merged.memo_ops) if merged.memo_ops else ()
     return {
         "ticket_id": ticket.ticket_id,
         "stamps": dict(ticket.timestamps),
@@ -231,7 +231,7 @@ def intent_for(ticket: TicketDetail, merged: MergedUpdate) -> dict[str, Any]:
         "memo_ops": list(merged.memo_ops),
         # The texts of the memos it edits or deletes, as they were: what a diff shows as "before"
         # and what puts them back.
-        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in targets},
+        "memos_before": {m.seq: m.text for m in ticket.memos if m.seq in targets} if targets else {},
     }
 
 

@@ -89,12 +89,12 @@ class Tally(Generic[RowT, ApiT]):
     transient: int = 0
     rate_waits: int = 0
     intent: Mapping[str, Any] | None = None
-    noted: dict[str, Any] | None = None  # the intent the last attempt noted before its send
+    noted: Mapping[str, Any] | None = None  # the intent the last attempt noted before its send
 
     async def note(self, intent: Mapping[str, Any]) -> None:
         """Note the current attempt's intent (durable when this returns)."""
         self.deps.note_intent(self.unit, self.attempts + 1, intent)
-        self.noted = dict(intent)
+        self.noted = intent  # a kind builds each attempt's intent afresh, and never changes it
 
 
 async def run_unit(

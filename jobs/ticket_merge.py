@@ -175,7 +175,9 @@ def _memo_seqs_said(memos: Mapping[str, Memo], shown: int = 10) -> str:
 def _check_fields_fit(kind: TicketKind, row: Changes) -> None:
     """Refuse fields the ticket's kind does not take (e.g. Importance on a request)."""
     table = update_fields(kind)
-    wrong = [f for f in (*row.changes, *row.clear) if f not in table or f in IDENTITY]
+    wrong = [f for f in row.changes if f not in table or f in IDENTITY]
+    if row.clear:
+        wrong += [f for f in row.clear if f not in table or f in IDENTITY]
     if wrong:
         what = "incident" if kind is TicketKind.INCIDENT else "request"
         raise RowInvalid(f"the ticket is an {what} ticket, which does not take {', '.join(wrong)}")

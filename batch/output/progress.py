@@ -6,13 +6,13 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Self
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from typing import TYPE_CHECKING, Self
 
 from batch.clock import Clock
 from batch.outcome import Outcome, RowOutcome
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 PLAIN_EVERY_S = 10.0
 
@@ -31,6 +31,10 @@ class RunProgress:
 
     def __enter__(self) -> Self:
         if self._terminal:
+            # Imported here: a run without a terminal (cron, CI, a pipe) never loads rich.
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
             self._bar = Progress(
                 TextColumn("[bold]uom-batch"),
                 BarColumn(),

@@ -59,6 +59,7 @@ class TicketDetail(NamedTuple):
         )
 
 
+_memo = Memo._make  # tuple.__new__ itself: no Python-level __new__ per memo
 # Looked up per reply: cheaper than calling the enum and the spec's function each time.
 _KINDS = {kind.value: kind for kind in TicketKind}
 _STAMPS = {kind: timestamp_fields(kind) for kind in TicketKind}
@@ -79,7 +80,7 @@ def _memos(items: Any) -> tuple[Memo, ...]:
         if not isinstance(seq, str):
             raise _malformed(f"{MEMO_LIST} item without {MEMO_SEQ}")
         text = item.get(MEMO_TEXT, "")
-        memos.append(Memo(seq, text if isinstance(text, str) else str(text)))
+        memos.append(_memo((seq, text if isinstance(text, str) else str(text))))
     return tuple(memos)
 
 

@@ -51,22 +51,27 @@ class Cond:
         """The same condition over one row."""
         return self._test(values)
 
+    # The scalar sides are combined from the tests themselves, not through `test`: a merged
+    # update is checked after every fetch, and each method call is one more per condition.
     def __and__(self, other: Cond) -> Cond:
+        first, second = self._test, other._test
         return Cond(
             lambda g: self.expr(g) & other.expr(g),
-            lambda v: self.test(v) and other.test(v),
+            lambda v: first(v) and second(v),
             merge_derived(self.derived, other.derived),
         )
 
     def __or__(self, other: Cond) -> Cond:
+        first, second = self._test, other._test
         return Cond(
             lambda g: self.expr(g) | other.expr(g),
-            lambda v: self.test(v) or other.test(v),
+            lambda v: first(v) or second(v),
             merge_derived(self.derived, other.derived),
         )
 
     def __invert__(self) -> Cond:
-        return Cond(lambda g: ~self.expr(g), lambda v: not self.test(v), self.derived)
+        test = self._test
+        return Cond(lambda g: ~self.expr(g), lambda v: not test(v), self.derived)
 
 
 def columns_read(build: Callable[[Getter], pl.Expr]) -> set[str]:

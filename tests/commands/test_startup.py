@@ -59,3 +59,29 @@ def test_validate_never_imports_aiohttp(tmp_path: Path) -> None:
     assert code == 1 and (tmp_path / "rejects.csv").exists()
     assert "polars" in loaded  # it did validate
     assert "aiohttp" not in loaded
+
+
+async def test_a_run_without_a_terminal_never_imports_rich(tmp_path: Path) -> None:
+    """`run` in a pipe (cron, CI) draws no progress bar, so neither it nor structlog loads rich."""
+    import csv
+    import os
+
+    import anyio
+
+    from batch.uom.emulator import DEMO_CREDENTIALS, Emulator
+
+    job = tmp_path / "job.csv"
+    with job.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([["TicketId", "Title"], ["UTM2000001", "renamed"]])
+    c = DEMO_CREDENTIALS
+    async with Emulator().running() as url:
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("UOM_")}, "UOM_ENDPOINT": url,
+               "UOM_ACCESS_KEY": c.access_key, "UOM_SECRET_KEY": c.secret_key,
+               "UOM_SERVICE_CODE": c.service_code, "UOM_MASTER_ID": c.master_id}
+        command = [sys.executable, "-c", PROBE, "run", str(job), "--rate", "0",
+                   "--ledger", str(tmp_path / "ledger.csv")]
+        done = await anyio.run_process(command, cwd=REPO, env=env, check=False)
+    report = json.loads(done.stderr.decode().strip().splitlines()[-1])
+    assert report["code"] == 0, done.stderr.decode()
+    assert "structlog" in report["loaded"]  # it did log
+    assert "rich" not in report["loaded"]

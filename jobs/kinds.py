@@ -41,7 +41,7 @@ class UpdateTicketKind:
         return update_ticket.items(valid)
 
     def units(self, rows: Iterable[UpdateRow], *, group_size: int) -> Iterator[WorkUnit[UpdateRow]]:
-        return (WorkUnit(key=row.ticket_id, rows=(row,)) for row in rows)
+        return (WorkUnit(row.ticket_id, (row,)) for row in rows)
 
     def apply(
         self, unit: WorkUnit[UpdateRow], api: TicketApi, ctx: AttemptContext

@@ -15,6 +15,8 @@ from batch.exit_codes import ExitCode
 
 __all__ = [
     "FINAL_OUTCOMES",
+    "LEDGER_FIELDS",
+    "ORIGINAL_ROW",
     "PREDICTIONS",
     "LedgerRow",
     "Outcome",
@@ -83,38 +85,24 @@ class RowOutcome(_OutcomeFields):
 
     __slots__ = ()
 
-    def __new__(
-        cls,
-        row: int,
-        action: str,
-        ticket_id: str,
-        outcome: Outcome,
-        attempts: int = 0,
-        conflicts: int = 0,
-        error_type: str | None = None,
-        error_message: str | None = None,
-        error_detail: str | None = None,
-        request_id: str | None = None,
-        changed_fields: tuple[str, ...] = (),
-        before: dict[str, str] | None = None,
-        after: dict[str, str] | None = None,
-        started_at: datetime | None = None,
-        finished_at: datetime | None = None,
-        plan: Mapping[str, Any] | None = None,
-        memos: Mapping[str, Any] | None = None,
-    ) -> RowOutcome:
-        if row < 2:
-            raise ValueError(f"row numbers start at 2 (header = 1), got {row}")
-        for stamp in (started_at, finished_at):
+    def __new__(cls, *args: Any, **kwargs: Any) -> RowOutcome:
+        # The fields are _OutcomeFields'; checked here, and normalised only when they need it.
+        o = super().__new__(cls, *args, **kwargs)
+        if o.row < 2:
+            raise ValueError(f"row numbers start at 2 (header = 1), got {o.row}")
+        for stamp in (o.started_at, o.finished_at):
             if stamp is not None and stamp.tzinfo is not UTC and stamp.utcoffset() is None:
-                raise ValueError(f"row {row}: timestamps must be timezone-aware")
+                raise ValueError(f"row {o.row}: timestamps must be timezone-aware")
+        if (
+            type(o.outcome) is Outcome
+            and type(o.changed_fields) is tuple
+            and o.before is not None
+            and o.after is not None
+        ):
+            return o
         return tuple.__new__(cls, (
-            row, action, ticket_id,
-            outcome if type(outcome) is Outcome else Outcome(outcome),
-            attempts, conflicts, error_type, error_message, error_detail, request_id,
-            changed_fields if type(changed_fields) is tuple else tuple(changed_fields),
-            {} if before is None else before, {} if after is None else after,
-            started_at, finished_at, plan, memos,
+            *o[:3], Outcome(o.outcome), *o[4:10], tuple(o.changed_fields),
+            {} if o.before is None else o.before, {} if o.after is None else o.after, *o[13:],
         ))
 
     def _replace(self, **changes: Any) -> RowOutcome:
@@ -139,6 +127,10 @@ class LedgerRow(NamedTuple):
     changed_fields: tuple[str, ...]
     started_at: str | None
     finished_at: str | None
+
+
+LEDGER_FIELDS: tuple[str, ...] = LedgerRow._fields  # the ledger's columns, in order
+ORIGINAL_ROW = "original_row"  # the ledger's column after `row` for a job written by `retry`
 
 
 def utc_iso(stamp: datetime | None) -> str | None:

@@ -17,16 +17,12 @@ from typing import Any, Final
 import orjson
 
 from batch.errors import BatchError
-from batch.outcome import LedgerRow, Outcome, RowOutcome, utc_iso
+from batch.outcome import LEDGER_FIELDS, LedgerRow, Outcome, RowOutcome, utc_iso
 
 SCHEMA_VERSION: Final = 4
 APPLICATION_ID: Final = 0x554F4D42  # "UOMB"
 END_STATUSES: Final = frozenset({"completed", "interrupted", "auth_stopped"})
-# The ledger's columns (batch.outcome.LedgerRow), in its order.
-LEDGER_COLUMNS: Final = (
-    "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
-    " error_detail, request_id, changed_fields, started_at, finished_at"
-)
+LEDGER_COLUMNS: Final = ", ".join(LEDGER_FIELDS)  # batch.outcome.LedgerRow's, in its order
 OUTCOME_COLUMNS: Final = (
     "row, action, ticket_id, outcome, attempts, conflicts, error_type, error_message,"
     " error_detail, request_id, changed_fields, before_json, after_json, started_at, finished_at,"

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from batch.journal.journal_file import Journal
 from batch.outcome import Outcome, RowOutcome, utc_iso
-from batch.output.ledger import COLUMNS, ORIGINAL_ROW, _csv_stamp, default_ledger_path, write_ledger
+from batch.output.ledger import COLUMNS, ORIGINAL_ROW, default_ledger_path, write_ledger
+from batch.output.ledger_csv import _csv_stamp
 
 AUDIT = {"run_id": "7", "job_sha256": "ab" * 32, "operator": "山田 =1", "tool_version": "0.1.0"}
 JST = timezone(timedelta(hours=9))
@@ -253,7 +254,7 @@ def test_utf8_csv_is_byte_for_byte_the_cell_writers(tmp_path_factory: pytest.Tem
                                                      specs: list[tuple], chunk_rows: int) -> None:
     """A UTF-8 ledger written through polars has exactly the bytes of the csv module's cell writer."""
     from batch.outcome import LedgerRow
-    from batch.output.ledger import _CellWriter
+    from batch.output.ledger_csv import _CellWriter
 
     rows = [LedgerRow(n + 2, "update-ticket", text or "T", "failed", 1, 0, text, other, other, text,
                       tuple(fields), started, finished)

@@ -92,10 +92,18 @@ class CheckedJob:
 def check_job(job: LoadedJob, action: str | None = None) -> CheckedJob:
     """Decide the kind, check the columns (JobFileError) and validate every row."""
     in_file = action_in_file(job.frame, job.path.name)
-    kind_name, how = detect_kind(job.columns, action, column_action=in_file)
-    kind = KINDS[kind_name]
-    kind.check_columns(job.columns, job.path.name)
+    kind, how = _checked_kind(job.columns, job.path.name, action, in_file)
     return CheckedJob(job, kind, how, validate(job.frame, kind.rules(job.columns)))
+
+
+def _checked_kind(
+    columns: tuple[str, ...], source: str, action: str | None, in_file: str | None
+) -> tuple[RegisteredKind, str]:
+    """The job's kind and how it was decided, its columns checked (JobFileError)."""
+    kind_name, how = detect_kind(columns, action, column_action=in_file)
+    kind = KINDS[kind_name]
+    kind.check_columns(columns, source)
+    return kind, how
 
 
 @dataclass(frozen=True)
@@ -129,9 +137,7 @@ def _check_scanned(job: ScannedJob, action: str | None) -> CheckedFile | None:
         actions = job.distinct(ACTION) if ACTION in job.columns else [""]
         if len(actions) > 1:
             return None  # action_in_file decides, over the rows that are not blank
-        kind_name, how = detect_kind(job.columns, action, column_action=actions[0] or None)
-        kind = KINDS[kind_name]
-        kind.check_columns(job.columns, job.path.name)
+        kind, how = _checked_kind(job.columns, job.path.name, action, actions[0] or None)
         rules = kind.rules(job.columns)
         # Every blank row is among the broken ones when a row of empty cells breaks a rule (the
         # scalar test, which the vectorised one is held to); else blank rows are kept as well.

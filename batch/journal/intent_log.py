@@ -35,10 +35,7 @@ class IntentLog:
 
     def append(self, run_id: int, entries: Sequence[Entry], noted_at: str) -> None:
         """Write the entries in one system call, before the send they describe."""
-        if len(entries) == 1:  # an update's one row: no join
-            data = _record(run_id, entries[0], noted_at)
-        else:
-            data = b"".join([_record(run_id, entry, noted_at) for entry in entries])
+        data = b"".join([_record(run_id, entry, noted_at) for entry in entries])
         written = os.write(self._fd, data)
         if written < len(data):  # rare (a signal, a full disk): write the rest
             view = memoryview(data)[written:]

@@ -28,7 +28,6 @@ from batch.uom.errors import (
 )
 
 MUTATING_ACTIONS = frozenset({"UpdateTicket", "ReleaseIncidentRelate", "RegisterTicket"})
-_RESPONSE_KEYS = {a: f"{a}Response" for a in ("GetTicketDetail", *MUTATING_ACTIONS)}  # built once
 
 
 def parse_reply(
@@ -107,7 +106,7 @@ def _bare_status_error(action: str, status: int, had_json: bool) -> UomError:
 
 def _success_object(action: str, document: dict[str, Any]) -> dict[str, Any]:
     """The `<Action>Response` object with its RequestId (D14: `Result.RequestId` accepted too)."""
-    response = document.get(_RESPONSE_KEYS.get(action) or f"{action}Response")
+    response = document.get(f"{action}Response")
     if not isinstance(response, dict):
         raise ProtocolError(
             f"{action}: reply has neither {action}Response nor ErrorResponse", action=action, http_status=200
